@@ -1,0 +1,142 @@
+"""Jobs: the row in Postgres is the source of truth for a job's state.
+
+State moves only forward, ``queued → running → succeeded | failed``, each step a conditional
+update, so a retried or duplicated Celery message cannot run a finished job again, and the two
+terminal outcomes exclude each other: a job either has a result or was refunded, never both.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from storage import ledger
+from storage.error_codes import ErrorCode
+from storage.models import Job, JobStatus
+
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    api_key_id: uuid.UUID | None
+    cost: int
+    options: dict[str, Any]
+    input_key: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    options: dict[str, Any]
+    input_key: str
+    attempts: int
+
+
+def create_and_debit(session: Session, job: NewJob) -> int:
+    """Record the job and charge for it in the caller's transaction; returns the new balance.
+
+    Raises :class:`storage.ledger.InsufficientCredits`; the caller's rollback then discards the
+    job row too, so a refused job leaves no trace.
+    """
+    session.execute(
+        insert(Job).values(
+            id=job.id,
+            tenant_id=job.tenant_id,
+            api_key_id=job.api_key_id,
+            status=JobStatus.QUEUED,
+            cost=job.cost,
+            options=job.options,
+            input_key=job.input_key,
+            request_id=job.request_id,
+        )
+    )
+    return ledger.debit_job(session, job.tenant_id, job.id, job.cost)
+
+
+def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob | None:
+    """Take a lease on a queued job, or on a running one whose worker vanished.
+
+    Returns None when the job is finished or another worker holds a live lease: the message is
+    a duplicate and must be dropped.
+    """
+    row = session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            (Job.status == JobStatus.QUEUED)
+            | ((Job.status == JobStatus.RUNNING) & (Job.lease_expires_at < func.now())),
+        )
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            started_at=func.coalesce(Job.started_at, func.now()),
+            lease_expires_at=func.now() + lease,
+        )
+        .returning(Job.id, Job.tenant_id, Job.options, Job.input_key, Job.attempts)
+    ).one_or_none()
+    return ClaimedJob(*row) if row else None
+
+
+def succeed(session: Session, job_id: uuid.UUID, result_key: str) -> bool:
+    """Record the result; False when the job already ended (another attempt got there first)."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(
+            status=JobStatus.SUCCEEDED,
+            result_key=result_key,
+            finished_at=func.now(),
+            lease_expires_at=None,
+        )
+    )
+    return result.rowcount == 1
+
+
+def fail_and_refund(
+    session: Session, job_id: uuid.UUID, code: ErrorCode, message: str
+) -> int | None:
+    """End the job as failed and return its credits, in the caller's transaction.
+
+    Returns the credits refunded, or None when the job had already ended (nothing changes).
+    """
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(UNFINISHED))
+        .values(
+            status=JobStatus.FAILED,
+            error_code=code,
+            error_message=message,
+            finished_at=func.now(),
+            lease_expires_at=None,
+        )
+    )
+    if result.rowcount != 1:
+        return None
+    return ledger.refund_job(session, job_id)
+
+
+def get(session: Session, job_id: uuid.UUID) -> Job | None:
+    """A fresh read of the job row, bypassing the session's identity map."""
+    return session.scalar(
+        select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+    )
+
+
+def release(session: Session, job_id: uuid.UUID) -> bool:
+    """Put a running job back to queued (a transient failure), keeping its attempt count."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(status=JobStatus.QUEUED, lease_expires_at=None)
+    )
+    return result.rowcount == 1

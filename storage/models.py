@@ -1,0 +1,152 @@
+"""The relational schema, as SQLAlchemy 2 declarative models.
+
+The models describe the tables for queries; the tables themselves are created by the Alembic
+migrations in ``migrations/``, which also carry what the ORM cannot express (triggers, generated
+columns). Constraints that protect money are declared here *and* enforced by the database.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy's documented class attribute)
+        uuid.UUID: UUID(as_uuid=True),
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSONB,
+    }
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class EntryKind(enum.StrEnum):
+    GRANT = "grant"
+    DEBIT = "debit"
+    REFUND = "refund"
+    ADJUSTMENT = "adjustment"
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    rate_limit_per_minute: Mapped[int] = mapped_column(Integer)
+    rate_limit_burst: Mapped[int] = mapped_column(Integer)
+    max_concurrent_jobs: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("rate_limit_per_minute > 0", name="rate_limit_positive"),
+        CheckConstraint("rate_limit_burst > 0", name="burst_positive"),
+        CheckConstraint("max_concurrent_jobs > 0", name="concurrency_positive"),
+    )
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="default")
+    display_prefix: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class CreditAccount(Base):
+    __tablename__ = "credit_accounts"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+
+
+class LedgerEntry(Base):
+    """An append-only movement of credits; the balance is the sum of a tenant's entries."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("job_id", "kind", name="one_entry_of_each_kind_per_job"),
+        CheckConstraint("kind IN ('grant', 'debit', 'refund', 'adjustment')", name="known_kind"),
+        CheckConstraint(
+            "(kind IN ('debit', 'refund')) = (job_id IS NOT NULL)", name="job_entries_name_a_job"
+        ),
+        CheckConstraint(
+            "(kind = 'debit' AND amount < 0) OR (kind IN ('grant', 'refund') AND amount > 0)"
+            " OR (kind = 'adjustment' AND amount <> 0)",
+            name="amount_sign_matches_kind",
+        ),
+        CheckConstraint(
+            "kind NOT IN ('grant', 'adjustment') OR reason IS NOT NULL",
+            name="operator_entries_have_a_reason",
+        ),
+    )
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id"))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    cost: Mapped[int] = mapped_column(Integer)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    input_key: Mapped[str] = mapped_column(Text)
+    result_key: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_expires_at: Mapped[datetime | None]
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed')", name="known_status"
+        ),
+        CheckConstraint("cost > 0", name="cost_positive"),
+        CheckConstraint(
+            "(status = 'succeeded') = (result_key IS NOT NULL)", name="result_iff_succeeded"
+        ),
+        CheckConstraint("(status = 'failed') = (error_code IS NOT NULL)", name="error_iff_failed"),
+    )
