@@ -1,0 +1,106 @@
+"""Processing one job: claim it, run the pipeline, record exactly one outcome.
+
+The job row decides what happens, not the Celery message: a duplicate message finds the job
+claimed or finished and does nothing; a job whose worker died is claimed again once its lease
+expires; after ``job_max_attempts`` claims it is failed and refunded. Success and
+failure-with-refund are each one transaction, so a job can never end with both or neither.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from enum import StrEnum
+
+from storage import jobs
+from storage.db import transaction
+from storage.error_codes import ErrorCode
+from storage.image_probe import ImageRejected
+from storage.models import JobStatus
+from storage.objects import PNG, result_key
+from storage.outcomes import Outcome, channel
+from workers.contract import JobOptions
+from workers.pipeline.run import StageTimes, remove_background
+from workers.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+
+
+class Disposition(StrEnum):
+    """What became of a delivery of the job's message."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"  # finished, or running under another worker's live lease
+
+
+def lease_for(runtime: WorkerRuntime) -> timedelta:
+    """Long enough for the slowest allowed run; shorter than Redis's redelivery delay."""
+    return timedelta(seconds=runtime.settings.task_time_limit_seconds + 5)
+
+
+def process_job(job_id: uuid.UUID, runtime: WorkerRuntime) -> Disposition:
+    with transaction(runtime.sessions) as session:
+        claimed = jobs.claim(session, job_id, lease_for(runtime))
+    if claimed is None:
+        log.info("job %s: already finished or leased elsewhere; message dropped", job_id)
+        return Disposition.DUPLICATE
+    if claimed.attempts > runtime.settings.job_max_attempts:
+        return fail(
+            job_id,
+            runtime,
+            ErrorCode.INTERNAL_ERROR,
+            f"The job did not complete after {runtime.settings.job_max_attempts} attempts.",
+        )
+
+    times = StageTimes()
+    try:
+        with times.stage("download"):
+            data = runtime.store.get(claimed.input_key)
+        png = remove_background(
+            data, JobOptions.from_json(claimed.options), runtime.segmenter, times
+        )
+        key = result_key(claimed.tenant_id, job_id)
+        with times.stage("upload"):
+            runtime.store.put(key, png, PNG)
+    except ImageRejected as rejected:
+        return fail(job_id, runtime, rejected.code, rejected.message)
+
+    with transaction(runtime.sessions) as session:
+        recorded = jobs.succeed(session, job_id, key)
+    log.info(
+        "job %s succeeded (attempt %d) %s",
+        job_id,
+        claimed.attempts,
+        " ".join(f"{stage}={seconds * 1000:.0f}ms" for stage, seconds in times.seconds.items()),
+    )
+    if not recorded:
+        return Disposition.DUPLICATE
+    publish(runtime, job_id, JobStatus.SUCCEEDED)
+    return Disposition.SUCCEEDED
+
+
+def fail(job_id: uuid.UUID, runtime: WorkerRuntime, code: ErrorCode, message: str) -> Disposition:
+    """End the job as failed and refund it; harmless when it already ended."""
+    with transaction(runtime.sessions) as session:
+        refunded = jobs.fail_and_refund(session, job_id, code, message)
+    if refunded is None:
+        return Disposition.DUPLICATE
+    log.info("job %s failed with %s; %d credits refunded", job_id, code, refunded)
+    publish(runtime, job_id, JobStatus.FAILED)
+    return Disposition.FAILED
+
+
+def release(job_id: uuid.UUID, runtime: WorkerRuntime) -> None:
+    """Give the lease back so a retry of this message can claim the job at once."""
+    with transaction(runtime.sessions) as session:
+        jobs.release(session, job_id)
+
+
+def publish(runtime: WorkerRuntime, job_id: uuid.UUID, status: JobStatus) -> None:
+    """Best effort: waiters also poll Postgres, so a lost notification only costs latency."""
+    try:
+        runtime.redis.publish(channel(runtime.settings), Outcome(job_id, status).encode())
+    except Exception:
+        log.warning("job %s: outcome notification not published", job_id, exc_info=True)

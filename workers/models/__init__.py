@@ -1,0 +1,1 @@
+"""Segmentation models: the registry (models as data) and onnxruntime session handling."""

@@ -1,0 +1,53 @@
+"""Run a segmentation model on an RGB image and return a soft mask at the image's size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from workers.models.registry import ModelSpec
+from workers.models.session import SessionConfig, open_session
+
+
+class Segmenter:
+    """One model, one onnxruntime session, loaded once per worker process."""
+
+    def __init__(self, spec: ModelSpec, session: ort.InferenceSession) -> None:
+        self.spec = spec
+        self._session = session
+        self._input_name = session.get_inputs()[0].name
+        self._mean = np.asarray(spec.mean, dtype=np.float32)
+        self._std = np.asarray(spec.std, dtype=np.float32)
+
+    @classmethod
+    def load(cls, spec: ModelSpec, path: Path, config: SessionConfig) -> Segmenter:
+        return cls(spec, open_session(path, config))
+
+    @property
+    def providers(self) -> list[str]:
+        return self._session.get_providers()
+
+    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+        """Resize to the network's square input and normalise, as the model was trained."""
+        size = self.spec.input_size
+        small = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+        small *= 1.0 / max(float(small.max()), 1e-6)
+        small -= self._mean
+        small /= self._std
+        return small.transpose(2, 0, 1)[np.newaxis]
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """The first output's masks, min-max normalised per image to [0, 1]: N×S×S float32."""
+        prediction = self._session.run(None, {self._input_name: batch})[0][:, 0]
+        low = prediction.min(axis=(1, 2), keepdims=True)
+        high = prediction.max(axis=(1, 2), keepdims=True)
+        return (prediction - low) / np.maximum(high - low, 1e-6)
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        """A soft foreground mask, H×W float32 in [0, 1], at the image's own size."""
+        mask = self.infer(self.preprocess(rgb))[0]
+        height, width = rgb.shape[:2]
+        return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,51 @@
+"""What a worker process builds once and reuses for every job.
+
+Built lazily on first use, or eagerly when the worker process starts (see :mod:`workers.tasks`),
+so that model loading happens before the first job rather than inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import make_engine, make_sessionmaker
+from storage.objects import ObjectStore
+from storage.settings import Settings
+from workers.models.registry import get_spec, locate
+from workers.models.session import SessionConfig
+from workers.pipeline.segment import Segmenter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerRuntime:
+    settings: Settings
+    device_id: int | None = None
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_sessionmaker(make_engine(self.settings))
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return ObjectStore(self.settings)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5)
+
+    @cached_property
+    def segmenter(self) -> Segmenter:
+        spec = get_spec(self.settings.model_name)
+        config = SessionConfig(
+            providers=tuple(self.settings.ort_providers),
+            device_id=self.device_id,
+            intra_op_threads=self.settings.ort_intra_op_threads,
+        )
+        return Segmenter.load(spec, locate(spec, self.settings.models_dir), config)

@@ -1,0 +1,68 @@
+"""Celery tasks: thin wrappers that map failures onto the job's lifecycle.
+
+- An input we cannot use (``ImageRejected``) fails the job and refunds it (inside process_job).
+- A transient fault (S3, Redis or Postgres unreachable) gives the lease back and retries the
+  message with exponential backoff; the job row counts attempts and gives up after the limit.
+- Running out of time fails the job with ``timeout``; any other exception is a bug: the job is
+  failed with ``internal_error`` and refunded rather than retried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from functools import cache
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+
+from storage.error_codes import ErrorCode
+from storage.settings import get_settings
+from workers.celery_app import create_celery
+from workers.contract import REMOVE_BACKGROUND_TASK
+from workers.jobs import fail, process_job, release
+from workers.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (BotoCoreError, ClientError, RedisError, OperationalError, ConnectionError)
+
+app = create_celery(get_settings())
+
+
+@cache
+def runtime() -> WorkerRuntime:
+    return WorkerRuntime(get_settings())
+
+
+@worker_process_init.connect
+def _load_model_before_first_job(**_: object) -> None:
+    runtime().segmenter  # noqa: B018 (the property loads the model)
+
+
+def retry_delay(retries: int) -> float:
+    return min(2.0**retries, 30.0)
+
+
+@app.task(name=REMOVE_BACKGROUND_TASK, bind=True, max_retries=20)
+def remove_background(self: Task, job_id: str) -> str:
+    job = uuid.UUID(job_id)
+    rt = runtime()
+    try:
+        return process_job(job, rt)
+    except SoftTimeLimitExceeded:
+        return fail(job, rt, ErrorCode.TIMEOUT, "The image took too long to process.")
+    except TRANSIENT_ERRORS as exc:
+        log.warning("job %s: transient failure, retrying: %r", job, exc)
+        try:
+            release(job, rt)
+        except TRANSIENT_ERRORS:
+            log.warning("job %s: lease not released; it expires on its own", job)
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+    except Exception:
+        log.exception("job %s: unexpected failure", job)
+        return fail(job, rt, ErrorCode.INTERNAL_ERROR, "The image could not be processed.")
