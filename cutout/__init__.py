@@ -1,0 +1,1 @@
+"""Cutout's user-facing entry points: the ``cutout`` command line."""

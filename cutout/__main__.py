@@ -1,0 +1,3 @@
+from cutout.cli import main
+
+main()

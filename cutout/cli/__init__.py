@@ -1,0 +1,28 @@
+"""The ``cutout`` command: operators' admin tasks, the servers, and an in-process ``remove``.
+
+Each subcommand imports what it needs when it runs, so ``cutout admin`` never loads a model
+and ``cutout serve`` never imports the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from cutout.cli import admin, remove, servers
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Self-hosted background removal."
+)
+app.add_typer(admin.app, name="admin")
+app.command("serve")(servers.serve)
+app.command("worker")(servers.worker)
+app.command("remove")(remove.remove)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app()

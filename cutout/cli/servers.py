@@ -1,0 +1,51 @@
+"""``cutout serve`` and ``cutout worker``: the two long-running processes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str, typer.Option(envvar="CUTOUT_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CUTOUT_PORT")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_graceful_shutdown=30,
+        access_log=False,
+    )
+
+
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Jobs at once (default CUTOUT_WORKER_CONCURRENCY).")
+    ] = None,
+    loglevel: str = "INFO",
+) -> None:
+    """Run a Celery worker that processes jobs with the segmentation model."""
+    from storage.settings import get_settings
+    from workers.contract import cpu_queue
+    from workers.tasks import app
+
+    settings = get_settings()
+    app.worker_main(
+        [
+            "worker",
+            f"--loglevel={loglevel}",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            "--pool=prefork",
+            f"--queues={cpu_queue(settings.redis_namespace)}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
