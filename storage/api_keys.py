@@ -14,9 +14,8 @@ import secrets
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import ApiKey, Tenant
@@ -111,10 +110,11 @@ def find_caller(session: Session, key: str, secret: str) -> Caller | None:
     return Caller(tenant_id, key_id, per_minute, burst, concurrency)
 
 
-def revoke_key(session: Session, key_id: uuid.UUID, now: datetime) -> bool:
+def revoke_key(session: Session, key_id: uuid.UUID) -> bool:
+    """Revoke a key; the API checks revocation on every request, so it applies at once."""
     result = session.execute(
         update(ApiKey)
         .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now)
+        .values(revoked_at=func.now())
     )
     return result.rowcount == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -87,7 +87,10 @@ def debit_job(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID, cost: i
 def refund_job(session: Session, job_id: uuid.UUID) -> int:
     """Return a job's debit, at most once; returns the credits refunded (0 if already done)."""
     debit = select(
-        LedgerEntry.tenant_id, LedgerEntry.job_id, EntryKind.REFUND.value, -LedgerEntry.amount
+        LedgerEntry.tenant_id,
+        LedgerEntry.job_id,
+        literal(EntryKind.REFUND.value),
+        -LedgerEntry.amount,
     ).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == EntryKind.DEBIT)
     refund = session.execute(
         pg_insert(LedgerEntry)

@@ -2,7 +2,8 @@
 
 Every process (API, worker, CLI) builds its settings once through :func:`get_settings`, never at
 import time, so tests and tools can change the environment before the first use. Defaults work on
-a developer machine with Postgres, Redis and an S3 endpoint on localhost.
+a developer machine with Postgres, Redis and an S3 endpoint on localhost. The docstring under each
+field is its documentation: docs/settings.md is generated from them.
 """
 
 from __future__ import annotations
@@ -20,65 +21,83 @@ DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 (refused 
 
 
 class Settings(BaseSettings):
-    """All tunables of a Cutout deployment; one table of them lives in docs/deploy.md."""
+    """All tunables of a Cutout deployment."""
 
-    model_config = SettingsConfigDict(env_prefix="CUTOUT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CUTOUT_", extra="ignore", use_attribute_docstrings=True
+    )
 
     environment: Environment = "development"
+    """`production` refuses development secrets and conveniences."""
 
     # --- Postgres: the source of truth for tenants, credits and jobs.
     database_url: str = "postgresql://postgres@127.0.0.1:5432/cutout"
+    """Postgres URL; the driver part is chosen per process (psycopg or asyncpg)."""
     database_pool_size: int = Field(10, ge=1)
+    """Connections kept open per process."""
 
     # --- Redis: Celery broker, rate limits and job-outcome notifications.
     redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_namespace: str = Field(
-        "cutout",
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="Prefix of Redis keys, channels and Celery queues; stacks may share a Redis.",
-    )
+    """Redis URL: Celery broker, rate limits and job-outcome notifications."""
+    redis_namespace: str = Field("cutout", pattern=r"^[A-Za-z0-9_.-]+$")
+    """Prefix of Redis keys, channels and Celery queues; stacks may share one Redis."""
 
     # --- S3-compatible object storage.
     s3_endpoint_url: str | None = "http://127.0.0.1:9000"
-    s3_public_endpoint_url: str | None = Field(
-        None, description="Endpoint that clients reach; presigned URLs are signed for it."
-    )
+    """S3 endpoint this process talks to; unset means AWS S3."""
+    s3_public_endpoint_url: str | None = None
+    """Endpoint clients reach; presigned URLs are signed for it (default: s3_endpoint_url)."""
     s3_region: str = "us-east-1"
+    """Region used for SigV4 signing."""
     s3_bucket: str = "cutout"
+    """Bucket holding inputs and results."""
     s3_access_key_id: str = "minioadmin"
+    """S3 access key id."""
     s3_secret_access_key: SecretStr = SecretStr("minioadmin")
-    s3_create_bucket: bool = Field(True, description="Create the bucket on start (development).")
+    """S3 secret access key."""
+    s3_create_bucket: bool = True
+    """Create the bucket on start (development only)."""
     result_url_ttl_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    """How long a presigned result URL stays valid."""
 
-    # --- API keys: only an HMAC of each key is stored, keyed with this secret.
     api_key_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    """Server secret keying the HMAC under which API keys are stored."""
 
     # --- Limits of the contract.
     max_image_bytes: int = 25 * 1024 * 1024
+    """Largest accepted input, in bytes (file_size_too_large beyond)."""
     max_image_side: int = 6000
+    """Largest accepted width or height (resolution_too_high beyond)."""
     min_image_side: int = 64
+    """Smallest accepted width or height (invalid_parameter below)."""
 
-    # --- Tenant defaults for `cutout admin create-tenant`.
     default_rate_limit_per_minute: int = Field(60, ge=1)
+    """Requests per minute given to tenants created without an explicit limit."""
 
-    # --- Synchronous requests wait this long for their job before giving up (and refunding).
     job_wait_timeout_seconds: float = Field(120.0, gt=0)
+    """How long a synchronous request waits for its job before failing (and refunding) it."""
     image_url_timeout_seconds: float = Field(20.0, gt=0)
+    """Total time allowed to download an image_url."""
 
     # --- Workers.
     task_time_limit_seconds: int = Field(90, ge=5)
-    broker_visibility_timeout_seconds: int = Field(
-        300, ge=10, description="Redis redelivers unacknowledged jobs after this long."
-    )
+    """Hard limit per job attempt; must stay below the visibility timeout."""
+    broker_visibility_timeout_seconds: int = Field(300, ge=10)
+    """Redis redelivers a job whose worker died after this long."""
     job_max_attempts: int = Field(3, ge=1)
+    """Attempts before a job that keeps failing transiently is failed and refunded."""
     worker_concurrency: int = Field(1, ge=1)
-    ort_intra_op_threads: int = Field(0, ge=0, description="0 lets onnxruntime decide.")
+    """Jobs a worker runs at once (one process each)."""
+    ort_intra_op_threads: int = Field(0, ge=0)
+    """onnxruntime threads per inference; 0 lets onnxruntime decide."""
     ort_providers: list[str] = Field(
-        ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
-        description="Execution providers in order of preference; unavailable ones are skipped.",
+        ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     )
+    """Execution providers in order of preference, as a JSON list; unavailable ones are skipped."""
     model_name: str = "u2netp"
+    """Segmentation model used when a request names none."""
     models_dir: Path = Path.home() / ".cache" / "cutout" / "models"
+    """Folder holding pulled model weights."""
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> Settings:

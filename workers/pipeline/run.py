@@ -41,9 +41,9 @@ def remove_background(
         image = decode(data)
     with times.stage("segment"):
         mask = segmenter.predict(image.rgb)
+    require_foreground(mask)
     with times.stage("refine"):
         alpha = refine(image.rgb, mask)
-        require_foreground(alpha)
         rgba = cut_out(image.rgb, alpha, image.alpha)
     if options.shadow is not None:
         with times.stage("shadow"):

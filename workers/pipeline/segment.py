@@ -40,11 +40,12 @@ class Segmenter:
         return small.transpose(2, 0, 1)[np.newaxis]
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        """The first output's masks, min-max normalised per image to [0, 1]: N×S×S float32."""
-        prediction = self._session.run(None, {self._input_name: batch})[0][:, 0]
-        low = prediction.min(axis=(1, 2), keepdims=True)
-        high = prediction.max(axis=(1, 2), keepdims=True)
-        return (prediction - low) / np.maximum(high - low, 1e-6)
+        """Foreground probabilities from the first output: N×S×S float32 in [0, 1].
+
+        Unlike rembg we do not min-max normalise the prediction: on a photo it already spans
+        [0, 1], and on a blank or flat image stretching it would turn noise into a subject.
+        """
+        return self._session.run(None, {self._input_name: batch})[0][:, 0]
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         """A soft foreground mask, H×W float32 in [0, 1], at the image's own size."""
