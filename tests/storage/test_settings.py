@@ -19,6 +19,7 @@ def test_every_setting_is_documented():
 
 
 def test_production_refuses_the_development_secret(monkeypatch):
+    monkeypatch.delenv("CUTOUT_API_KEY_SECRET", raising=False)
     monkeypatch.setenv("CUTOUT_ENVIRONMENT", "production")
     monkeypatch.setenv("CUTOUT_S3_CREATE_BUCKET", "false")
     with pytest.raises(ValidationError, match="CUTOUT_API_KEY_SECRET"):
