@@ -6,21 +6,21 @@ upload is refused while it streams in (never buffered whole), and it adds no per
 
 from __future__ import annotations
 
-import contextvars
 import re
 import uuid
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from storage import logs
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _HEADER_KEY = REQUEST_ID_HEADER.lower().encode()
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 def current_request_id() -> str:
-    return _request_id.get()
+    return logs.request_id.get() or "-"
 
 
 class BodyTooLarge(Exception):
@@ -40,7 +40,7 @@ class RequestContextMiddleware:
         offered = headers.get(REQUEST_ID_HEADER, "")
         request_id = offered if _ACCEPTABLE_ID.match(offered) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        _request_id.set(request_id)
+        logs.request_id.set(request_id)  # task-local: uvicorn runs each request in its own task
 
         declared = headers.get("content-length", "")
         too_large_declared = declared.isdigit() and int(declared) > self.max_body_bytes

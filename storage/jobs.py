@@ -40,6 +40,7 @@ class ClaimedJob:
     options: dict[str, Any]
     input_key: str
     attempts: int
+    request_id: str | None
 
 
 def create_and_debit(session: Session, job: NewJob) -> int:
@@ -82,7 +83,7 @@ def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob |
             started_at=func.coalesce(Job.started_at, func.now()),
             lease_expires_at=func.now() + lease,
         )
-        .returning(Job.id, Job.tenant_id, Job.options, Job.input_key, Job.attempts)
+        .returning(Job.id, Job.tenant_id, Job.options, Job.input_key, Job.attempts, Job.request_id)
     ).one_or_none()
     return ClaimedJob(*row) if row else None
 

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
 
     environment: Environment = "development"
     """`production` refuses development secrets and conveniences."""
+    log_level: str = "INFO"
+    """Level of the root logger."""
+    log_format: Literal["json", "text"] = "json"
+    """One JSON object per line (for log pipelines), or plain text (for people)."""
 
     # --- Postgres: the source of truth for tenants, credits and jobs.
     database_url: str = "postgresql://postgres@127.0.0.1:5432/cutout"

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from enum import StrEnum
 
-from storage import jobs
+from storage import jobs, logs
 from storage.db import transaction
 from storage.error_codes import ErrorCode
 from storage.image_probe import ImageRejected
@@ -46,6 +46,12 @@ def process_job(job_id: uuid.UUID, runtime: WorkerRuntime) -> Disposition:
     if claimed is None:
         log.info("job %s: already finished or leased elsewhere; message dropped", job_id)
         return Disposition.DUPLICATE
+    with logs.bound(request_id=claimed.request_id):
+        return _run(claimed, runtime)
+
+
+def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
+    job_id = claimed.id
     if claimed.attempts > runtime.settings.job_max_attempts:
         return fail(
             job_id,

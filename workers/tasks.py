@@ -16,10 +16,11 @@ from functools import cache
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
+from storage import logs
 from storage.error_codes import ErrorCode
 from storage.settings import get_settings
 from workers.celery_app import create_celery
@@ -39,6 +40,13 @@ def runtime() -> WorkerRuntime:
     return WorkerRuntime(get_settings())
 
 
+@setup_logging.connect
+def _keep_our_logging(**_: object) -> None:
+    """Connected so Celery leaves logging alone: ``cutout worker`` configured it already."""
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
+
+
 @worker_process_init.connect
 def _load_model_before_first_job(**_: object) -> None:
     runtime().segmenter  # noqa: B018 (the property loads the model)
@@ -52,6 +60,11 @@ def retry_delay(retries: int) -> float:
 def remove_background(self: Task, job_id: str) -> str:
     job = uuid.UUID(job_id)
     rt = runtime()
+    with logs.bound(job_id=job_id):
+        return _run_task(self, job, rt)
+
+
+def _run_task(self: Task, job: uuid.UUID, rt: WorkerRuntime) -> str:
     try:
         return process_job(job, rt)
     except SoftTimeLimitExceeded:

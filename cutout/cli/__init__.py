@@ -6,8 +6,6 @@ and ``cutout serve`` never imports the pipeline.
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
 from cutout.cli import admin, remove, servers
@@ -22,7 +20,9 @@ app.command("remove")(remove.remove)
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from storage import logs
+    from storage.settings import get_settings
+
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
     app()

@@ -23,6 +23,7 @@ def serve(
         workers=workers,
         timeout_graceful_shutdown=30,
         access_log=False,
+        log_config=None,  # keep the structured logging `cutout` configured
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -122,7 +123,9 @@ def test_a_shadow_costs_four_credits(client, make_tenant, balance_of):
     assert balance_of(tenant.id) == 5
 
 
-def test_the_request_id_reaches_the_job_row(client, make_tenant, sessions):
+def test_one_request_id_follows_the_photo_from_ingress_to_worker_logs(
+    client, make_tenant, sessions, worker
+):
     from sqlalchemy import text
 
     tenant = make_tenant()
@@ -134,7 +137,25 @@ def test_the_request_id_reaches_the_job_row(client, make_tenant, sessions):
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "trace-0123456789"
     with sessions() as session:
-        stored = session.scalar(
-            text("SELECT request_id FROM jobs WHERE tenant_id = :t"), {"t": tenant.id}
+        job_id = session.scalar(
+            text("SELECT id FROM jobs WHERE tenant_id = :t AND request_id = :r"),
+            {"t": tenant.id, "r": "trace-0123456789"},
         )
-    assert stored == "trace-0123456789"
+    assert job_id is not None
+
+    records = [
+        json.loads(line) for line in worker.log.read_text().splitlines() if line.startswith("{")
+    ]
+    done = [r for r in records if r.get("job_id") == str(job_id) and "succeeded" in r["message"]]
+    assert done, "the worker logged the job's success as JSON"
+    assert done[0]["request_id"] == "trace-0123456789"
+
+
+def test_logs_hold_no_api_keys_or_signed_urls(client, make_tenant, api, worker):
+    tenant = make_tenant()
+    response = upload(client, tenant.api_key, sample("coffee.jpg"))
+    assert response.status_code == 200
+    for log in (api.log, worker.log):
+        text = log.read_text()
+        assert tenant.api_key not in text
+        assert "X-Amz-Signature" not in text
