@@ -8,6 +8,7 @@ pipeline tests run without any.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -40,10 +41,22 @@ def s3_endpoint(run_dir: Path) -> Iterator[str]:
     devstack.stop(process)
 
 
+# Loopback servers the API and workers may send requests to (everything else on loopback stays
+# refused, as in production): each test server binds its port from ``test_origin_ports``.
+TEST_ORIGINS = ("photos", "eval", "scripted", "webhooks")
+
+
 @pytest.fixture(scope="session")
-def stack_env(s3_endpoint: str) -> Iterator[dict[str, str]]:
+def test_origin_ports() -> dict[str, int]:
+    return {name: devstack.free_port() for name in TEST_ORIGINS}
+
+
+@pytest.fixture(scope="session")
+def stack_env(s3_endpoint: str, test_origin_ports: dict[str, int]) -> Iterator[dict[str, str]]:
     """The environment shared by this process and the servers it starts."""
+    origins = [f"127.0.0.1:{port}" for port in test_origin_ports.values()]
     env = {
+        "CUTOUT_OUTBOUND_TEST_ORIGINS": json.dumps(origins),
         "CUTOUT_ENVIRONMENT": "test",
         "CUTOUT_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/cutout_test_{RUN}",
         "CUTOUT_REDIS_URL": "redis://127.0.0.1:6379/0",
