@@ -54,9 +54,7 @@ def test_origin_ports() -> dict[str, int]:
 @pytest.fixture(scope="session")
 def stack_env(s3_endpoint: str, test_origin_ports: dict[str, int]) -> Iterator[dict[str, str]]:
     """The environment shared by this process and the servers it starts."""
-    origins = [f"127.0.0.1:{port}" for port in test_origin_ports.values()]
     env = {
-        "CUTOUT_OUTBOUND_TEST_ORIGINS": json.dumps(origins),
         "CUTOUT_ENVIRONMENT": "test",
         "CUTOUT_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/cutout_test_{RUN}",
         "CUTOUT_REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -68,6 +66,10 @@ def stack_env(s3_endpoint: str, test_origin_ports: dict[str, int]) -> Iterator[d
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
+    # Only the servers get the test origins: in this process, tests build production-like
+    # Settings from the environment, which refuse them.
+    origins = [f"127.0.0.1:{port}" for port in test_origin_ports.values()]
+    env = {**env, "CUTOUT_OUTBOUND_TEST_ORIGINS": json.dumps(origins)}
     get_settings.cache_clear()
     yield env
     for name, value in saved.items():

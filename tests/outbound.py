@@ -22,6 +22,14 @@ class Canary:
     port: int
     hits: list[tuple[str, int]] = field(default_factory=list)
 
+    def wait_for_hits(self, count: int, within: float = 10.0) -> list[tuple[str, int]]:
+        """The hits once ``count`` arrived (the kernel completes a connection before the
+        listener's thread accepts it, so a hit can lag the client's view)."""
+        deadline = time.monotonic() + within
+        while len(self.hits) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.hits
+
 
 @contextmanager
 def canary() -> Iterator[Canary]:

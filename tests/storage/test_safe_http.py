@@ -164,7 +164,8 @@ def test_policy_from_settings():
 async def test_client_from_settings_refuses_loopback_by_default():
     from storage.safe_http import Blocked
 
-    async with client_from_settings(Settings(environment="development")) as http:
+    settings = Settings(environment="development", outbound_test_origins=[])
+    async with client_from_settings(settings) as http:
         with pytest.raises(Blocked):
             await http.fetch("http://127.0.0.1/", max_bytes=10)
 

@@ -338,7 +338,7 @@ async def test_control_a_public_name_is_connected_to_and_seen(harness: Harness):
     with pytest.raises(Blocked, match="peer"):
         await harness.client.fetch("http://public.test/", max_bytes=1024)
     assert harness.connector.attempts == [(PUBLIC_IP, 80)]
-    assert len(harness.canary.hits) == 1
+    assert len(harness.canary.wait_for_hits(1)) == 1
 
 
 async def test_control_the_canary_answers_when_allowed(listeners: tuple[Canary, Origin]):
@@ -348,7 +348,7 @@ async def test_control_the_canary_answers_when_allowed(listeners: tuple[Canary, 
     async with SafeHttpClient(allowed, resolver=stub_resolver) as client:
         answer = await client.fetch(f"http://127.0.0.1:{bird.port}/", max_bytes=1024)
     assert answer.content == b"canary"
-    assert len(bird.hits) == 1
+    assert len(bird.wait_for_hits(1)) == 1
 
 
 async def test_dns_is_asked_once_and_the_checked_address_is_the_one_connected(harness: Harness):

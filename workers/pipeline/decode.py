@@ -9,11 +9,11 @@ Untrusted bytes meet a C decoder here, so the order matters:
 3. only then are the pixels loaded; whatever the decoder throws at broken data becomes
    ``malformed_image`` (the job is refunded), never an unexpected crash.
 
-Colours: CMYK JPEGs (Adobe's inverted ones included; Pillow reads the APP14 marker) are
-converted as (1 − C)(1 − K); 16-bit greyscale is scaled by 255/65535 (16-bit colour PNGs keep their
-high byte); palette and greyscale transparency (``tRNS``) and real alpha channels become the
-``alpha`` plane. Animated PNG and WebP use their first frame. Embedded ICC profiles are not
-applied (documented in docs/untrusted-input.md).
+Colours: CMYK JPEGs are converted as (1 − C)(1 − K), taking the values as inverted exactly
+when Adobe's APP14 marker is present (Photoshop's convention); 16-bit greyscale is scaled by
+255/65535 (16-bit colour PNGs keep their high byte); palette and greyscale transparency
+(``tRNS``) and real alpha channels become the ``alpha`` plane. Animated PNG and WebP use their
+first frame. Embedded ICC profiles are not applied (docs/untrusted-input.md).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image, ImageChops, ImageOps
 
 from storage.error_codes import ErrorCode
 from storage.image_probe import DECODE_ERRORS, ImageRejected, probe
@@ -74,6 +74,12 @@ def _has_transparency(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
+def _is_plain_cmyk(opened: Image.Image) -> bool:
+    """Pillow reads every CMYK JPEG as Adobe-inverted, but only those with Adobe's APP14 marker
+    are; without it the values are plain CMYK and Pillow's inversion must be undone."""
+    return opened.mode == "CMYK" and "adobe" not in opened.info
+
+
 def _pixels(image: Image.Image) -> Decoded:
     if image.mode in _SIXTEEN_BIT_GREY:
         return _grey16(image)
@@ -93,8 +99,12 @@ def decode(data: bytes, *, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE) -
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[info.format]) as opened:
                 opened.seek(0)  # animated PNG/WebP: the first frame
+                # Pixels first: reading EXIF may load a PNG, and a failed load must not be
+                # swallowed by the EXIF fallback (a second load() would return half an image).
+                opened.load()
                 image = _oriented(opened)
-                image.load()
+                if _is_plain_cmyk(opened):
+                    image = ImageChops.invert(image)
                 return _pixels(image)
     except DECODE_ERRORS:
         raise _malformed() from None
