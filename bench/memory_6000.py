@@ -14,7 +14,6 @@ Budget (docs/untrusted-input.md): 1.5 GiB per worker process; the script exits 1
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import subprocess
