@@ -1,7 +1,7 @@
 """schemathesis against the running API's own OpenAPI schema: no input may cause a 5xx.
 
 Every operation of ``/openapi.json`` gets up to ``CUTOUT_SCHEMATHESIS_EXAMPLES`` generated
-requests (100 by default) that fit the schema and as many that break it, authenticated as a
+requests (50 by default) that fit the schema and as many that break it, authenticated as a
 tenant with plenty of credits and no practical rate limit. Any URL the generator puts in a body
 or query is pointed at the suite's scripted loopback origin first (which answers 404), so no
 generated request makes the API or a worker contact a random host.
@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 
 from tests.outbound import Origin, origin
 
-EXAMPLES = int(os.environ.get("CUTOUT_SCHEMATHESIS_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("CUTOUT_SCHEMATHESIS_EXAMPLES", "50"))
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -54,8 +54,28 @@ def fuzz_tenant(make_tenant):
     return make_tenant(credits=1_000_000, per_minute=1_000_000)
 
 
-def test_no_server_errors(api, worker, fuzz_tenant, scripted_origin):
-    schema = schemathesis.openapi.from_url(f"{api.url}/openapi.json")
+def _operations() -> list[str]:
+    """``METHOD /path`` of every operation the app documents (read at collection time)."""
+    from api.app import create_app
+
+    paths = create_app().openapi()["paths"]
+    return [f"{method.upper()} {path}" for path, methods in paths.items() for method in methods]
+
+
+@pytest.fixture(scope="module")
+def api_schema(api, worker):
+    return schemathesis.openapi.from_url(f"{api.url}/openapi.json")
+
+
+def test_every_operation_is_exercised(api_schema):
+    documented = [result.ok().label for result in api_schema.get_all_operations()]
+    assert sorted(documented) == sorted(_operations())
+
+
+@pytest.mark.parametrize("label", _operations())
+def test_no_server_errors(label, api_schema, fuzz_tenant, scripted_origin):
+    operation = api_schema.find_operation_by_label(label)
+    assert operation is not None
     statuses: Counter[int] = Counter()
     server_errors: list[str] = []
     safe_url = f"{scripted_origin.url}/fuzz.jpg"
@@ -63,25 +83,22 @@ def test_no_server_errors(api, worker, fuzz_tenant, scripted_origin):
     def exercise(case) -> None:
         case.body = _defuse(case.body, safe_url)
         case.query = _defuse(case.query, safe_url)
-        headers = {name: value for name, value in (case.headers or {}).items()}
+        headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "x-api-key"}
         case.headers = {**headers, "X-API-Key": fuzz_tenant.api_key}
         response = case.call(timeout=90)
         statuses[response.status_code] += 1
         if response.status_code >= 500:
             server_errors.append(f"{case.method} {case.path}: {response.text[:200]}")
 
-    operations = [result.ok() for result in schema.get_all_operations()]
-    for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            run = given(case=operation.as_strategy(generation_mode=mode))(exercise)
-            try:
-                FUZZ_SETTINGS(run)()
-            except Unsatisfiable:
-                # An operation with no parameters or body has no invalid form to generate.
-                assert mode == GenerationMode.NEGATIVE, operation.label
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        run = given(case=operation.as_strategy(generation_mode=mode))(exercise)
+        try:
+            FUZZ_SETTINGS(run)()
+        except Unsatisfiable:
+            # An operation with no parameters or body has no invalid form to generate.
+            assert mode == GenerationMode.NEGATIVE, label
 
-    print(f"schemathesis: {len(operations)} operations, {statuses.total()} requests, {statuses}")
-    assert len(operations) >= 2
-    assert statuses.total() >= len(operations)
+    print(f"schemathesis {label}: {statuses.total()} requests, {dict(statuses)}")
+    assert statuses.total() >= 1
     assert statuses[401] == 0  # every request got past authentication to the parsers
     assert server_errors == []
