@@ -39,8 +39,7 @@ def remove_background(
     times = times or StageTimes()
     with times.stage("decode"):
         image = decode(data)
-    with times.stage("segment"):
-        mask = segmenter.predict(image.rgb)
+    mask = segmenter.predict(image.rgb, times)
     require_foreground(mask)
     with times.stage("refine"):
         alpha = refine(image.rgb, mask)
