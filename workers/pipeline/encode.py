@@ -24,9 +24,16 @@ _PARAMS = [
 ]
 
 
-def encode_png(rgba: np.ndarray) -> bytes:
-    """H×W×4 uint8 RGBA to PNG; pixels with alpha 0 are stored as (0, 0, 0, 0)."""
-    bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)  # a copy OpenCV needs anyway: ours to edit
+def encode_png(rgba: np.ndarray, *, overwrite: bool = False) -> bytes:
+    """H×W×4 uint8 RGBA to PNG; pixels with alpha 0 are stored as (0, 0, 0, 0).
+
+    OpenCV wants BGRA. With ``overwrite`` the channels are swapped inside ``rgba`` itself (the
+    caller is done with it), which saves a copy of the whole image: 144 MB at 36 MP.
+    """
+    if overwrite and rgba.flags.writeable and rgba.flags.c_contiguous:
+        bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA, dst=rgba)
+    else:
+        bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
     # Each pixel read as one little-endian 32-bit word has alpha as its top byte: words below
     # 2²⁴ are the transparent pixels. One compare and store, ~8× faster than a broadcast mask.
     pixels = bgra.view("<u4")[..., 0]
