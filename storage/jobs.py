@@ -88,14 +88,24 @@ def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob |
     return ClaimedJob(*row) if row else None
 
 
-def succeed(session: Session, job_id: uuid.UUID, result_key: str) -> bool:
-    """Record the result; False when the job already ended (another attempt got there first)."""
+def succeed(
+    session: Session,
+    job_id: uuid.UUID,
+    result_key: str,
+    shadow_light: dict[str, Any] | None = None,
+) -> bool:
+    """Record the result; False when the job already ended (another attempt got there first).
+
+    ``shadow_light`` is the light the shadow was rendered with (``ShadowLight.to_json()``), so
+    an automatic shadow can be reported and reproduced.
+    """
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
         .values(
             status=JobStatus.SUCCEEDED,
             result_key=result_key,
+            shadow_light=shadow_light,
             finished_at=func.now(),
             lease_expires_at=None,
         )
