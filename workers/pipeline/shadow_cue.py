@@ -18,9 +18,10 @@ from workers.pipeline.footing import Footing
 
 DARKER = 0.22  # a shadow pixel is at least this much darker than the surrounding background
 REACH = 0.8  # how far from the subject's lower part a shadow is looked for, in subject heights
-FRAME_EDGE = 0.02  # a contact line this close to the bottom edge (in subject heights): no ground
+FRAME_EDGE = 0.05  # a contact line this close to the bottom edge (in subject heights): no ground
 LOWER_PART = 0.2  # the part of the subject (from the contact line up) a shadow must touch
 MIN_AREA = 0.015  # the smallest shadow worth reading, in subject heights squared
+TEXTURE = 0.15  # the most the ground around a shadow may vary (std / mean of its luminance)
 CENTROID_REACH = 0.4  # where our own model's shadow centroid lies, as a fraction of its tip
 OVERHEAD = 0.06  # a centroid closer than this (subject heights) to the base: light overhead
 
@@ -89,8 +90,13 @@ def find_cast_shadow(rgb: np.ndarray, alpha: np.ndarray, footing: Footing) -> Sh
     if not ring.any():
         return None
     ys, xs = np.nonzero(shadow)
-    contrast = 1 - float(lum[shadow].mean()) / float(lum[ring].mean())
+    ground = lum[ring]
+    contrast = 1 - float(lum[shadow].mean()) / float(ground.mean())
     if contrast < DARKER / 2:
+        return None
+    # Shadows are read on plain ground (floor, backdrop, pavement): on grass, foliage or water
+    # every dark patch would pass for one.
+    if float(ground.std()) > TEXTURE * float(ground.mean()):
         return None
     confidence = min(1.0, contrast / 0.4) * min(1.0, area / (4 * MIN_AREA))
     return ShadowCue(
