@@ -60,7 +60,7 @@ def light_near_the_subject(plain: np.ndarray) -> dict[str, float]:
 @pytest.mark.parametrize("name", PHOTOS[:3])
 def test_a_lower_light_casts_a_longer_shadow_and_a_high_one_only_a_contact_shadow(cutout, name):
     plain = cutout(name)
-    heights = (0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
+    heights = (0.2, 0.5, 0.7, 1.0, 2.0)
     for light in (SIDE_LIGHT, light_near_the_subject(plain)):
         reaches = [
             extent(plain, shadow_alpha(plain, render_shadow(plain, ShadowOptions(z=z, **light))))
@@ -68,7 +68,7 @@ def test_a_lower_light_casts_a_longer_shadow_and_a_high_one_only_a_contact_shado
         ]
         # Non-increasing; a long shadow the frame cuts off reaches the frame whatever z (±2%).
         assert all(a >= 0.98 * b for a, b in pairwise(reaches)), reaches
-        assert reaches[3] > reaches[4] > reaches[5] > reaches[6], reaches
+        assert reaches[2] > reaches[3] > reaches[4], reaches
     # With the light just beside the subject: long when low, a contact shadow when high.
     assert reaches[0] > 4 * reaches[-1], reaches
     assert reaches[-1] < 0.2, reaches

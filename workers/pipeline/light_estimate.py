@@ -34,26 +34,20 @@ def _rounded(value: float) -> float:
     return round(value, 2)
 
 
-def manual_light(options: ShadowOptions) -> ShadowLight:
+def manual_light(options: ShadowOptions, source: LightSource = LightSource.MANUAL) -> ShadowLight:
+    """The light ``options`` describe, as given."""
     return ShadowLight(
         opacity=options.opacity,
         size=options.size,
         x=options.x,
         y=options.y,
         z=options.z,
-        source=LightSource.MANUAL,
+        source=source,
     )
 
 
 def _default(options: ShadowOptions) -> ShadowLight:
-    return ShadowLight(
-        opacity=options.opacity,
-        size=options.size,
-        x=options.x,
-        y=options.y,
-        z=options.z,
-        source=LightSource.DEFAULT,
-    )
+    return manual_light(options, LightSource.DEFAULT)
 
 
 def _from_cast_shadow(
