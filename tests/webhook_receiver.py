@@ -65,9 +65,10 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_receiver(answers: list[int | str]) -> Iterator[Receiver]:
+def running_receiver(answers: list[int | str], port: int = 0) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 (on ``port``, or any free one)."""
     receiver = Receiver(answers)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(receiver))
     server.daemon_threads = True
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/cutout"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
