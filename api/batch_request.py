@@ -47,7 +47,7 @@ async def _for_item(index: int, step: Awaitable[T]) -> T:
 async def _validate(data: Any, image: bytes | None) -> RemovalRequest:
     if not isinstance(data, dict):
         raise ApiError(ErrorCode.INVALID_PARAMETER, "an item must be a JSON object.")
-    return validate_fields(data, image)
+    return validate_fields(data, image, webhook=True)
 
 
 def _item_list(raw: Any, limit: int) -> list[Any]:

@@ -35,7 +35,7 @@ router = APIRouter(tags=["asynchronous jobs"])
 async def submit_job(
     request: Request, caller: RateLimitedCaller, services: ServicesDep
 ) -> JSONResponse:
-    removal = await parse_removal_request(request, services.settings.max_image_bytes)
+    removal = await parse_removal_request(request, services.settings.max_image_bytes, webhook=True)
     image = await prepared_image(services, removal)
     job = await accept_job(
         services,

@@ -241,3 +241,15 @@ def test_a_job_lost_between_commit_and_enqueue_is_found_and_finished(
     assert job["status"] == "succeeded"
     assert rgba(httpx.get(job["result_url"]).content).shape == (400, 600, 4)
     assert balance_of(tenant.id) == 1
+
+
+def test_the_synchronous_endpoint_ignores_webhook_url_like_any_unknown_field(client, make_tenant):
+    tenant = make_tenant()
+    response = client.post(
+        "/v1/remove-background",
+        headers={"X-API-Key": tenant.api_key, "Accept": "image/png"},
+        files={"image": ("cat.jpg", sample("chelsea.jpg"))},
+        data={"webhook_url": "ftp://not-a-webhook"},
+    )
+    assert response.status_code == 200, response.text
+    assert rgba(response.content).shape == (300, 451, 4)
