@@ -90,6 +90,14 @@ def test_async_refusals_charge_nothing(client, make_tenant, balance_of):
     )
     assert bad_hook.status_code == 400
     assert "webhook_url" in bad_hook.json()["error"]
+    for private in ("http://10.0.0.7/hook", "http://127.0.0.1:6379/", "http://169.254.169.254/"):
+        refused = client.post(
+            JOBS,
+            headers=headers,
+            json={"image_url": "https://example.com/a.jpg", "webhook_url": private},
+        )
+        assert refused.status_code == 400, private
+        assert refused.json()["error"].startswith("Invalid parameter webhook_url"), private
     assert balance_of(tenant.id) == 3
 
 

@@ -15,7 +15,7 @@ from tests.webhook_receiver import HANG, running_receiver
 
 
 def test_a_dispatcher_killed_mid_delivery_still_delivers_the_same_event(
-    client, make_tenant, start_dispatcher
+    client, make_tenant, start_dispatcher, webhook_port
 ):
     tenant = make_tenant()
     headers = {"X-API-Key": tenant.api_key}
@@ -23,7 +23,7 @@ def test_a_dispatcher_killed_mid_delivery_still_delivers_the_same_event(
     secret = secrets[0]["secret"]
     first_dispatcher = start_dispatcher()
 
-    with running_receiver([HANG, 200]) as receiver:
+    with running_receiver([HANG, 200], port=webhook_port) as receiver:
         job_id = client.post(
             "/v1/jobs/remove-background",
             headers=headers,

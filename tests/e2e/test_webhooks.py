@@ -53,10 +53,10 @@ def webhook_settled(client: httpx.Client, key: str, job_id: str, status: str) ->
 
 
 @pytest.mark.usefixtures("dispatcher")
-def test_a_finished_job_is_announced_once_with_a_valid_signature(client, make_tenant):
+def test_a_finished_job_is_announced_once_with_a_valid_signature(client, make_tenant, webhook_port):
     tenant = make_tenant()
     [secret] = secrets_of(client, tenant.api_key)
-    with running_receiver([204]) as receiver:
+    with running_receiver([204], port=webhook_port) as receiver:
         job_id = submit(client, tenant.api_key, receiver.url)
         [received] = receiver.wait_for(1)
         job = webhook_settled(client, tenant.api_key, job_id, "delivered")
@@ -76,10 +76,10 @@ def test_a_finished_job_is_announced_once_with_a_valid_signature(client, make_te
 
 
 @pytest.mark.usefixtures("dispatcher")
-def test_a_500_is_retried_with_the_same_webhook_id(client, make_tenant):
+def test_a_500_is_retried_with_the_same_webhook_id(client, make_tenant, webhook_port):
     tenant = make_tenant()
     [secret] = secrets_of(client, tenant.api_key)
-    with running_receiver([500, 200]) as receiver:
+    with running_receiver([500, 200], port=webhook_port) as receiver:
         job_id = submit(client, tenant.api_key, receiver.url)
         first, second = receiver.wait_for(2)
         job = webhook_settled(client, tenant.api_key, job_id, "delivered")
@@ -93,11 +93,13 @@ def test_a_500_is_retried_with_the_same_webhook_id(client, make_tenant):
 
 
 @pytest.mark.usefixtures("dispatcher")
-def test_a_failed_job_is_refunded_and_announced_as_failed(client, make_tenant, balance_of):
+def test_a_failed_job_is_refunded_and_announced_as_failed(
+    client, make_tenant, balance_of, webhook_port
+):
     tenant = make_tenant(credits=5)
     [secret] = secrets_of(client, tenant.api_key)
     blank = encode(np.full((300, 300, 3), 255, np.uint8), "PNG")  # no subject to find
-    with running_receiver([200]) as receiver:
+    with running_receiver([200], port=webhook_port) as receiver:
         job_id = submit(client, tenant.api_key, receiver.url, image=blank)
         [received] = receiver.wait_for(1)
 
@@ -110,10 +112,10 @@ def test_a_failed_job_is_refunded_and_announced_as_failed(client, make_tenant, b
 
 
 @pytest.mark.usefixtures("dispatcher")
-def test_410_gone_disables_the_endpoint(client, make_tenant):
+def test_410_gone_disables_the_endpoint(client, make_tenant, webhook_port):
     tenant = make_tenant()
     headers = {"X-API-Key": tenant.api_key}
-    with running_receiver([410]) as receiver:
+    with running_receiver([410], port=webhook_port) as receiver:
         first = submit(client, tenant.api_key, receiver.url)
         receiver.wait_for(1)
         webhook_settled(client, tenant.api_key, first, "disabled")
@@ -135,7 +137,9 @@ def test_410_gone_disables_the_endpoint(client, make_tenant):
 
 
 @pytest.mark.usefixtures("dispatcher")
-def test_after_a_rotation_both_secrets_verify_until_the_grace_ends(client, make_tenant):
+def test_after_a_rotation_both_secrets_verify_until_the_grace_ends(
+    client, make_tenant, webhook_port
+):
     tenant = make_tenant()
     [old] = secrets_of(client, tenant.api_key)
     rotated = client.post("/v1/webhooks/secrets/rotate", headers={"X-API-Key": tenant.api_key})
@@ -144,7 +148,7 @@ def test_after_a_rotation_both_secrets_verify_until_the_grace_ends(client, make_
     assert previous == old
     assert rotated.json()["secrets"][1]["expires_at"] is not None
 
-    with running_receiver([200]) as receiver:
+    with running_receiver([200], port=webhook_port) as receiver:
         submit(client, tenant.api_key, receiver.url)
         [received] = receiver.wait_for(1)
 
