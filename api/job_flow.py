@@ -19,7 +19,7 @@ import anyio
 
 from api.errors import ApiError
 from api.services import Services
-from storage import jobs
+from storage import idempotency, jobs
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.ledger import InsufficientCredits
@@ -31,8 +31,27 @@ from workers.contract import REMOVE_BACKGROUND_TASK, JobOptions
 log = logging.getLogger(__name__)
 
 
+def insufficient_credits() -> ApiError:
+    return ApiError(ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available")
+
+
+def check_affordable(caller: Caller, options: JobOptions) -> None:
+    """Refuse early, from the balance read with the key, before any upload.
+
+    Only an optimisation: the snapshot may be a few milliseconds old, and the conditional debit
+    in :func:`accept_job` is what decides.
+    """
+    if caller.balance < job_cost(shadow=options.shadow is not None):
+        raise insufficient_credits()
+
+
 async def accept_job(
-    services: Services, caller: Caller, image: bytes, options: JobOptions, request_id: str
+    services: Services,
+    caller: Caller,
+    image: bytes,
+    options: JobOptions,
+    request_id: str,
+    idempotency_key: str | None = None,
 ) -> Job:
     job_id = uuid.uuid4()
     key = input_key(caller.tenant_id, job_id)
@@ -49,11 +68,13 @@ async def accept_job(
     try:
         async with services.sessions.begin() as session:
             await session.run_sync(jobs.create_and_debit, new_job)
+            if idempotency_key is not None:
+                await session.run_sync(
+                    idempotency.attach, caller.tenant_id, idempotency_key, job_id
+                )
     except InsufficientCredits:
         await anyio.to_thread.run_sync(services.store.delete, key)
-        raise ApiError(
-            ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available"
-        ) from None
+        raise insufficient_credits() from None
 
     services.waiter.expect(job_id)
     try:

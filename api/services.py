@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import anyio
 import httpx
@@ -11,7 +12,9 @@ from celery import Celery
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from api.housekeeping import Housekeeping, KeyUsage
 from api.image_fetch import make_client
+from api.job_slots import JobSlots
 from api.outcome_waiter import OutcomeWaiter
 from api.rate_limit import RateLimiter
 from storage.db import make_async_engine, make_async_sessionmaker
@@ -32,8 +35,10 @@ class Services:
     store: ObjectStore
     celery: Celery
     limiter: RateLimiter
+    slots: JobSlots
     waiter: OutcomeWaiter
     http: httpx.AsyncClient
+    housekeeping: Housekeeping
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -44,19 +49,37 @@ class Services:
             await anyio.to_thread.run_sync(store.ensure_bucket)
         waiter = OutcomeWaiter(redis, channel(settings))
         await waiter.start()
+        sessions = make_async_sessionmaker(engine)
+        housekeeping = Housekeeping(
+            sessions,
+            KeyUsage(),
+            settings.key_usage_flush_seconds,
+            timedelta(hours=settings.idempotency_key_ttl_hours),
+        )
+        housekeeping.start()
+        redis_timeout = settings.rate_limit_redis_timeout_seconds
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_async_sessionmaker(engine),
+            sessions=sessions,
             redis=redis,
             store=store,
             celery=create_celery(settings),
-            limiter=RateLimiter(redis, settings.redis_namespace),
+            limiter=RateLimiter(redis, settings.redis_namespace, redis_timeout),
+            # A slot outlives the longest synchronous wait, then lapses if never released.
+            slots=JobSlots(
+                redis,
+                settings.redis_namespace,
+                settings.job_wait_timeout_seconds + 60,
+                redis_timeout,
+            ),
             waiter=waiter,
             http=make_client(settings.image_url_timeout_seconds),
+            housekeeping=housekeeping,
         )
 
     async def close(self) -> None:
+        await self.housekeeping.stop()
         await self.waiter.stop()
         await self.http.aclose()
         await self.redis.aclose()

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
+
 import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from api import idempotency
 from api.accept import PNG, wants_png
 from api.deps import RateLimitedCaller, ServicesDep
 from api.errors import ApiError
 from api.image_fetch import fetch_image
-from api.job_flow import accept_job, wait_for_outcome
-from api.remove_request import parse_removal_request
-from api.request_context import current_request_id
+from api.job_flow import accept_job, check_affordable, read_job, wait_for_outcome
+from api.remove_request import RemovalRequest, parse_removal_request
+from api.request_context import add_response_headers, current_request_id
 from api.schemas import ErrorBody, ResultUrl, error_example
+from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.image_probe import ImageRejected, probe
-from storage.models import JobStatus
+from storage.jobs import UNFINISHED
+from storage.models import Job, JobStatus
 
 router = APIRouter(tags=["remove background"])
 
@@ -48,7 +53,9 @@ _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     },
     401: {"model": ErrorBody, "description": "The authentication token is missing or invalid."},
     403: {"model": ErrorBody, "description": "Insufficient credits."},
-    429: {"model": ErrorBody, "description": "Rate limit exceeded; see Retry-After."},
+    409: {"model": ErrorBody, "description": "idempotency_key_in_use: the first is running."},
+    422: {"model": ErrorBody, "description": "idempotency_key_mismatch: another body."},
+    429: {"model": ErrorBody, "description": "Rate limit or concurrent-jobs cap; see Retry-After."},
     500: {"model": ErrorBody, "description": "Internal service error."},
     503: {"model": ErrorBody, "description": "The queue is unavailable; nothing was charged."},
     504: {"model": ErrorBody, "description": "The job took too long; it was refunded."},
@@ -83,8 +90,32 @@ _REQUEST_BODY = {
 async def remove_background(
     request: Request, caller: RateLimitedCaller, services: ServicesDep
 ) -> Response:
+    removal = await parse_removal_request(request, services.settings.max_image_bytes)
+    key = idempotency.key_of(request)
+    if key is None:
+        job = await _run(request, services, caller, removal)
+        return await _respond(request, services, job)
+    async with idempotency.claimed(services, caller, key, removal) as earlier_job:
+        if earlier_job is not None:
+            job = await read_job(services, earlier_job)
+            if job.status in UNFINISHED:
+                raise idempotency.in_use()
+            add_response_headers(request, {idempotency.REPLAYED_HEADER: "true"})
+            return await _respond(request, services, job)
+        job = await _run(request, services, caller, removal, key)
+        return await _respond(request, services, job)
+
+
+async def _run(
+    request: Request,
+    services: ServicesDep,
+    caller: Caller,
+    removal: RemovalRequest,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Fetch, check, charge, queue and wait: the finished job."""
     settings = services.settings
-    removal = await parse_removal_request(request, settings.max_image_bytes)
+    check_affordable(caller, removal.options)
     image = removal.image
     if image is None:
         assert removal.image_url is not None
@@ -94,11 +125,26 @@ async def remove_background(
     except ImageRejected as rejected:
         raise ApiError(rejected.code, rejected.message) from None
 
-    job = await accept_job(services, caller, image, removal.options, current_request_id())
-    job = await wait_for_outcome(services, job.id)
+    slot = uuid.uuid4().hex
+    if not await services.slots.acquire(caller.tenant_id, caller.max_concurrent_jobs, slot):
+        raise ApiError(
+            ErrorCode.RATE_LIMIT_EXCEEDED,
+            f"Too many concurrent jobs; your plan runs {caller.max_concurrent_jobs} at once.",
+            headers={"Retry-After": "1"},
+        )
+    try:
+        job = await accept_job(
+            services, caller, image, removal.options, current_request_id(), idempotency_key
+        )
+        return await wait_for_outcome(services, job.id)
+    finally:
+        await services.slots.release(caller.tenant_id, slot)
+
+
+async def _respond(request: Request, services: ServicesDep, job: Job) -> Response:
+    """The answer a finished job gives, the first time and on every idempotent replay."""
     if job.status == JobStatus.FAILED:
         raise ApiError(ErrorCode(job.error_code), job.error_message or "The job failed.")
-
     assert job.result_key is not None
     headers = {CREDITS_HEADER: str(job.cost)}
     if wants_png(request.headers.get("accept")):
