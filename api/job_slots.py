@@ -3,12 +3,12 @@
 A request takes a slot before its job is charged and gives it back when the job has finished
 (the synchronous request returns). Slots are members of a sorted set scored by their expiry, so
 a slot held by an API process that died lapses on its own instead of leaking the tenant's
-capacity. Like the rate limiter, the cap fails open when Redis does not answer.
+capacity. Like the rate limiter (and on its Redis client), the cap fails open when Redis does
+not answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from redis.asyncio import Redis
@@ -29,14 +29,11 @@ return 1
 
 
 class JobSlots:
-    def __init__(
-        self, redis: Redis, namespace: str, ttl_seconds: float, timeout_seconds: float = 0.25
-    ) -> None:
+    def __init__(self, redis: Redis, namespace: str, ttl_seconds: float) -> None:
         self._redis = redis
         self._acquire = redis.register_script(_ACQUIRE)
         self._namespace = namespace
         self._ttl_ms = int(ttl_seconds * 1000)
-        self._timeout = timeout_seconds
         self._fail_open = FailOpenLog("concurrent-jobs cap")
 
     def _key(self, tenant_id: uuid.UUID) -> str:
@@ -44,17 +41,15 @@ class JobSlots:
 
     async def acquire(self, tenant_id: uuid.UUID, cap: int, slot: str) -> bool:
         try:
-            async with asyncio.timeout(self._timeout):
-                return bool(
-                    await self._acquire(keys=[self._key(tenant_id)], args=[cap, self._ttl_ms, slot])
-                )
+            return bool(
+                await self._acquire(keys=[self._key(tenant_id)], args=[cap, self._ttl_ms, slot])
+            )
         except (RedisError, OSError, TimeoutError) as error:
             self._fail_open.failed(error)
             return True
 
     async def release(self, tenant_id: uuid.UUID, slot: str) -> None:
         try:
-            async with asyncio.timeout(self._timeout):
-                await self._redis.zrem(self._key(tenant_id), slot)
+            await self._redis.zrem(self._key(tenant_id), slot)
         except (RedisError, OSError, TimeoutError) as error:
             self._fail_open.failed(error)  # the slot lapses with its ttl

@@ -9,20 +9,20 @@ One Lua script applies two rules and records a request only when both admit it:
   says so.
 
 Redis's own clock is used, so API processes on several hosts agree. When Redis cannot answer
-within a short timeout the limiter *fails open* (admits, and logs it): a Redis outage must not
-take the service down with it. Billing never fails open; it lives in Postgres.
+within a short socket timeout (see :func:`limits_redis`) the limiter *fails open* (admits, and
+logs it): a Redis outage must not take the service down with it. Billing never fails open;
+it lives in Postgres.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
 import uuid
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,23 @@ class Decision:
         return math.ceil(self.reset_ms / 1000)
 
 
+def limits_redis(url: str, timeout_seconds: float, max_connections: int = 50) -> Redis:
+    """The Redis client of the limiter and the job slots.
+
+    Short socket timeouts make an unreachable or hung Redis fail open quickly. The pool *blocks*
+    when all its connections are busy (a burst of requests), rather than raising: a busy pool is
+    load, not an outage, and must not open the gates.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=5,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+    )
+    return Redis(connection_pool=pool)
+
+
 class FailOpenLog:
     """Logs an unreachable Redis at most once per ``every`` seconds, not once per request."""
 
@@ -103,20 +120,18 @@ class FailOpenLog:
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, namespace: str, timeout_seconds: float = 0.25) -> None:
+    def __init__(self, redis: Redis, namespace: str) -> None:
         self._script = redis.register_script(_SCRIPT)
         self._namespace = namespace
-        self._timeout = timeout_seconds
         self._fail_open = FailOpenLog("rate limiter")
 
     async def hit(self, tenant_id: uuid.UUID, limit: int, burst: int) -> Decision:
         base = f"{self._namespace}:ratelimit:{tenant_id}"
         try:
-            async with asyncio.timeout(self._timeout):
-                allowed, wait_ms, remaining, reset_ms, burst_left, burst_reset = await self._script(
-                    keys=[f"{base}:window", f"{base}:gcra"],
-                    args=[limit, burst, WINDOW_MS, uuid.uuid4().hex],
-                )
+            allowed, wait_ms, remaining, reset_ms, burst_left, burst_reset = await self._script(
+                keys=[f"{base}:window", f"{base}:gcra"],
+                args=[limit, burst, WINDOW_MS, uuid.uuid4().hex],
+            )
         except (RedisError, OSError, TimeoutError) as error:
             self._fail_open.failed(error)
             return Decision(True, 0, limit, limit, 0, burst, burst, 0, degraded=True)

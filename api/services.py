@@ -16,7 +16,7 @@ from api.housekeeping import Housekeeping, KeyUsage
 from api.image_fetch import make_client
 from api.job_slots import JobSlots
 from api.outcome_waiter import OutcomeWaiter
-from api.rate_limit import RateLimiter
+from api.rate_limit import RateLimiter, limits_redis
 from storage.db import make_async_engine, make_async_sessionmaker
 from storage.objects import ObjectStore
 from storage.outcomes import channel
@@ -32,6 +32,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker
     redis: Redis
+    limits_redis: Redis
     store: ObjectStore
     celery: Celery
     limiter: RateLimiter
@@ -57,21 +58,19 @@ class Services:
             timedelta(hours=settings.idempotency_key_ttl_hours),
         )
         housekeeping.start()
-        redis_timeout = settings.rate_limit_redis_timeout_seconds
+        limits = limits_redis(settings.redis_url, settings.rate_limit_redis_timeout_seconds)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             redis=redis,
+            limits_redis=limits,
             store=store,
             celery=create_celery(settings),
-            limiter=RateLimiter(redis, settings.redis_namespace, redis_timeout),
+            limiter=RateLimiter(limits, settings.redis_namespace),
             # A slot outlives the longest synchronous wait, then lapses if never released.
             slots=JobSlots(
-                redis,
-                settings.redis_namespace,
-                settings.job_wait_timeout_seconds + 60,
-                redis_timeout,
+                limits, settings.redis_namespace, settings.job_wait_timeout_seconds + 60
             ),
             waiter=waiter,
             http=make_client(settings.image_url_timeout_seconds),
@@ -83,4 +82,5 @@ class Services:
         await self.waiter.stop()
         await self.http.aclose()
         await self.redis.aclose()
+        await self.limits_redis.aclose()
         await self.engine.dispose()

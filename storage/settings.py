@@ -79,7 +79,7 @@ class Settings(BaseSettings):
 
     default_rate_limit_per_minute: int = Field(60, ge=1)
     """Requests per minute given to tenants created without an explicit limit."""
-    rate_limit_redis_timeout_seconds: float = Field(0.25, gt=0)
+    rate_limit_redis_timeout_seconds: float = Field(1.0, gt=0)
     """How long the rate limiter waits for Redis before failing open (admitting, logged)."""
     key_usage_flush_seconds: float = Field(5.0, gt=0)
     """How often an API process writes its keys' `last_used_at` (batched, off the hot path)."""

@@ -53,6 +53,9 @@ def stack_env(s3_endpoint: str) -> Iterator[dict[str, str]]:
         "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "60",
         "CUTOUT_API_KEY_SECRET": f"test-secret-{RUN}",
         "CUTOUT_KEY_USAGE_FLUSH_SECONDS": "0.2",
+        # Counting tests must not fail open because a loaded CI machine answered slowly;
+        # failing open is tested against an unreachable Redis.
+        "CUTOUT_RATE_LIMIT_REDIS_TIMEOUT_SECONDS": "10",
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
