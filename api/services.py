@@ -7,19 +7,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
-import httpx
 from celery import Celery
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api.housekeeping import Housekeeping, KeyUsage
-from api.image_fetch import make_client
 from api.job_slots import JobSlots
 from api.outcome_waiter import OutcomeWaiter
 from api.rate_limit import RateLimiter, limits_redis
 from storage.db import make_async_engine, make_async_sessionmaker
 from storage.objects import ObjectStore
 from storage.outcomes import channel
+from storage.safe_http import SafeHttpClient, client_from_settings
 from storage.settings import Settings
 from workers.celery_app import create_celery
 
@@ -38,7 +37,7 @@ class Services:
     limiter: RateLimiter
     slots: JobSlots
     waiter: OutcomeWaiter
-    http: httpx.AsyncClient
+    http: SafeHttpClient
     housekeeping: Housekeeping
 
     @classmethod
@@ -73,7 +72,7 @@ class Services:
                 limits, settings.redis_namespace, settings.job_wait_timeout_seconds + 60
             ),
             waiter=waiter,
-            http=make_client(settings.image_url_timeout_seconds),
+            http=client_from_settings(settings, user_agent="cutout-fetch/1 (+image_url)"),
             housekeeping=housekeeping,
         )
 

@@ -12,14 +12,13 @@ from api import idempotency
 from api.accept import PNG, wants_png
 from api.deps import RateLimitedCaller, ServicesDep
 from api.errors import ApiError
-from api.image_fetch import fetch_image
+from api.image_input import prepared_image
 from api.job_flow import accept_job, check_affordable, read_job, wait_for_outcome
 from api.remove_request import RemovalRequest, parse_removal_request
 from api.request_context import add_response_headers, current_request_id
 from api.schemas import ErrorBody, ResultUrl, error_example
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
-from storage.image_probe import ImageRejected, probe
 from storage.jobs import UNFINISHED
 from storage.models import Job, JobStatus
 
@@ -114,17 +113,8 @@ async def _run(
     idempotency_key: str | None = None,
 ) -> Job:
     """Fetch, check, charge, queue and wait: the finished job."""
-    settings = services.settings
     check_affordable(caller, removal.options)
-    image = removal.image
-    if image is None:
-        assert removal.image_url is not None
-        image = await fetch_image(services.http, removal.image_url, settings.max_image_bytes)
-    try:
-        probe(image, min_side=settings.min_image_side, max_side=settings.max_image_side)
-    except ImageRejected as rejected:
-        raise ApiError(rejected.code, rejected.message) from None
-
+    image = await prepared_image(services, removal)
     slot = uuid.uuid4().hex
     if not await services.slots.acquire(caller.tenant_id, caller.max_concurrent_jobs, slot):
         raise ApiError(
@@ -134,7 +124,12 @@ async def _run(
         )
     try:
         job = await accept_job(
-            services, caller, image, removal.options, current_request_id(), idempotency_key
+            services,
+            caller,
+            image,
+            removal.options,
+            current_request_id(),
+            idempotency_key=idempotency_key,
         )
         return await wait_for_outcome(services, job.id)
     finally:
