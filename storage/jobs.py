@@ -122,8 +122,8 @@ def create_and_debit(session: Session, job: NewJob) -> int:
 def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob | None:
     """Take a lease on a queued job, or on a running one whose worker vanished.
 
-    Returns None when the job is finished or another worker holds a live lease: the message is
-    a duplicate and must be dropped.
+    Returns None when the job is finished (the message is a duplicate: drop it) or another
+    attempt holds a live lease (see :func:`lease_left`: look again once it has expired).
     """
     row = session.execute(
         update(Job)

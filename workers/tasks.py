@@ -68,7 +68,9 @@ def _run_task(self: Task, job: uuid.UUID, rt: WorkerRuntime) -> str:
     try:
         return process_job(job, rt)
     except LeaseHeld as held:
-        log.info("job %s: %s; looking again after it", job, held)
+        log.info(
+            "job %s: leased for another %.1f s; looking again after it", job, held.seconds_left
+        )
         raise self.retry(countdown=held.seconds_left + 1) from held
     except SoftTimeLimitExceeded:
         return fail(job, rt, ErrorCode.TIMEOUT, "The image took too long to process.")

@@ -142,7 +142,8 @@ def grant(
 app.command("grant-credits", hidden=True)(grant)
 
 
-@app.command()
+# Unknown options pass through as arguments, so a negative amount (`-20`) is not an option.
+@app.command(context_settings={"ignore_unknown_options": True})
 def adjust(
     tenant: TenantArg,
     amount: Annotated[int, typer.Argument(help="Credits to add (or remove, when negative).")],
