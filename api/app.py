@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from api import errors
 from api.request_context import RequestContextMiddleware
-from api.routes import health, remove_background
+from api.routes import health, playground, remove_background
 from api.schemas import JsonBody, MultipartBody
 from api.services import Services
 from storage.settings import Settings, get_settings
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(remove_background.router)
     app.include_router(health.router)
+    playground.install(app)
     _document_request_bodies(app)
     return app
 

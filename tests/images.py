@@ -69,3 +69,15 @@ def encode(array: np.ndarray, fmt: str = "PNG", **params: object) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, fmt, **params)
     return buffer.getvalue()
+
+
+CAR = "carvana_0cdf5b5d0ce1_01"  # a car on a studio background, with an exact mask
+
+
+def assert_matches_truth(png: bytes, item: EvalItem, min_iou: float = 0.9) -> np.ndarray:
+    """A real cut-out of ``item``: its size, background transparent, subject opaque."""
+    out = rgba(png)
+    truth = item.gt_mask()
+    assert out.shape[:2] == truth.shape
+    assert iou(out[..., 3], truth) > min_iou
+    return out
