@@ -34,11 +34,14 @@ EXAMPLES: dict[ErrorCode, str] = {
     _E.INTERNAL_ERROR: "Internal service error.",
 }
 
+# What a GET of one's own resource (a job, a batch) can answer with.
+READ_ERRORS = (_E.INVALID_AUTH_TOKEN, _E.NOT_FOUND, _E.INTERNAL_ERROR)
+
 _DESCRIPTIONS: dict[int, str] = {
     400: "The input could not be processed.",
     401: "The authentication token is missing or invalid.",
     403: "Insufficient credits.",
-    404: "Not found.",
+    404: "Not found (another tenant's job or batch is not found either).",
     409: "Conflict.",
     422: "Unprocessable request.",
     429: "Rate limit exceeded; see Retry-After.",

@@ -14,6 +14,7 @@ from cutout_client.errors import *  # noqa: F403 (the exception classes are the 
 from cutout_client.errors import ERROR_CLASSES, CutoutError, JobFailed
 from cutout_client.models import (
     Batch,
+    BatchAccepted,
     BatchItem,
     Job,
     JobAccepted,
@@ -28,6 +29,7 @@ __all__ = [
     "ERROR_CLASSES",
     "AsyncCutout",
     "Batch",
+    "BatchAccepted",
     "BatchItem",
     "Cutout",
     "CutoutError",

@@ -17,6 +17,7 @@ import httpx
 from cutout_client.errors import from_response
 from cutout_client.models import (
     Batch,
+    BatchAccepted,
     BatchItem,
     Job,
     JobAccepted,
@@ -155,13 +156,12 @@ def submit_batch_call(
         if (value := shadow_param(item.shadow)) is not None:
             entry["shadow"] = value
         described.append(entry)
-    body: dict[str, Any] = {"items": described}
-    if webhook_url:
-        body["webhook_url"] = webhook_url
+    defaults = {"webhook_url": webhook_url} if webhook_url else {}
     headers = _idempotent({"Accept": "application/json"}, idempotency_key)
     if files:
-        return Call("POST", "/v1/batches", headers, data={"items": json.dumps(body)}, files=files)
-    return Call("POST", "/v1/batches", headers, json=body)
+        form = {"items": json.dumps(described), **defaults}
+        return Call("POST", "/v1/batches", headers, data=form, files=files)
+    return Call("POST", "/v1/batches", headers, json={"items": described, **defaults})
 
 
 def get_call(path: str) -> Call:
@@ -194,7 +194,7 @@ def removal_result(response: httpx.Response) -> RemovalResult:
 def job_accepted(response: httpx.Response) -> JobAccepted:
     body = response.json()
     return JobAccepted(
-        job_id=str(body.get("job_id") or body.get("id")),
+        job_id=str(body["job_id"]),
         status_url=body.get("status_url"),
         credits_charged=_int_header(response, CREDITS_CHARGED),
         request_id=response.headers.get("x-request-id"),
@@ -203,6 +203,17 @@ def job_accepted(response: httpx.Response) -> JobAccepted:
 
 def job(response: httpx.Response) -> Job:
     return Job.from_json(response.json())
+
+
+def batch_accepted(response: httpx.Response) -> BatchAccepted:
+    body = response.json()
+    return BatchAccepted(
+        batch_id=str(body["batch_id"]),
+        status_url=body.get("status_url"),
+        job_ids=tuple(str(job_id) for job_id in body.get("job_ids") or []),
+        credits_charged=_int_header(response, CREDITS_CHARGED),
+        request_id=response.headers.get("x-request-id"),
+    )
 
 
 def batch(response: httpx.Response) -> Batch:

@@ -11,7 +11,15 @@ import httpx
 
 from cutout_client import _protocol as p
 from cutout_client.client import _succeeded
-from cutout_client.models import Batch, BatchItem, Job, JobAccepted, RemovalResult, ShadowArg
+from cutout_client.models import (
+    Batch,
+    BatchAccepted,
+    BatchItem,
+    Job,
+    JobAccepted,
+    RemovalResult,
+    ShadowArg,
+)
 from cutout_client.retries import RetryPolicy
 
 
@@ -121,9 +129,9 @@ class AsyncCutout:
         *,
         webhook_url: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Batch:
+    ) -> BatchAccepted:
         call = p.submit_batch_call(items, webhook_url, idempotency_key)
-        return p.batch(await self._send(call))
+        return p.batch_accepted(await self._send(call))
 
     async def get_batch(self, batch_id: str) -> Batch:
         return p.batch(await self._send(p.get_call(f"/v1/batches/{batch_id}")))

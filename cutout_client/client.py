@@ -10,7 +10,15 @@ import httpx
 
 from cutout_client import _protocol as p
 from cutout_client.errors import JobFailed
-from cutout_client.models import Batch, BatchItem, Job, JobAccepted, RemovalResult, ShadowArg
+from cutout_client.models import (
+    Batch,
+    BatchAccepted,
+    BatchItem,
+    Job,
+    JobAccepted,
+    RemovalResult,
+    ShadowArg,
+)
 from cutout_client.retries import RetryPolicy
 
 
@@ -124,9 +132,11 @@ class Cutout:
         *,
         webhook_url: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Batch:
+    ) -> BatchAccepted:
         """Queue up to 100 items at once; all are charged, or none when credits are short."""
-        return p.batch(self._send(p.submit_batch_call(items, webhook_url, idempotency_key)))
+        return p.batch_accepted(
+            self._send(p.submit_batch_call(items, webhook_url, idempotency_key))
+        )
 
     def get_batch(self, batch_id: str) -> Batch:
         return p.batch(self._send(p.get_call(f"/v1/batches/{batch_id}")))

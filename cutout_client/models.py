@@ -81,10 +81,6 @@ def _time(value: Any) -> dt.datetime | None:
         return None
 
 
-def _first(data: dict[str, Any], *names: str) -> Any:
-    return next((data[name] for name in names if data.get(name) is not None), None)
-
-
 @dataclass(frozen=True, slots=True)
 class Job:
     """``GET /v1/jobs/{id}``: an asynchronous job's state."""
@@ -92,10 +88,12 @@ class Job:
     id: str
     status: str
     credits_charged: int | None = None
+    credits_refunded: int | None = None
     result_url: str | None = None
     error_code: str | None = None
     error: str | None = None
     created_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -105,18 +103,17 @@ class Job:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:
-        error = data.get("error")
-        if isinstance(error, dict):  # tolerate {"error": {"error_code": ..., "error": ...}}
-            data = {**data, "error_code": error.get("error_code"), "error": error.get("error")}
         return cls(
-            id=str(_first(data, "id", "job_id")),
+            id=str(data["job_id"]),
             status=str(data.get("status")),
-            credits_charged=_first(data, "credits_charged", "credits", "cost"),
+            credits_charged=data.get("credits_charged"),
+            credits_refunded=data.get("credits_refunded"),
             result_url=data.get("result_url"),
             error_code=data.get("error_code"),
-            error=_first(data, "error", "error_message"),
+            error=data.get("error"),
             created_at=_time(data.get("created_at")),
-            finished_at=_time(_first(data, "finished_at", "completed_at", "updated_at")),
+            started_at=_time(data.get("started_at")),
+            finished_at=_time(data.get("finished_at")),
             raw=data,
         )
 
@@ -142,25 +139,43 @@ class BatchItem:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchAccepted:
+    """``POST /v1/batches`` → 202: every item was validated and charged, one job each."""
+
+    batch_id: str
+    status_url: str | None
+    job_ids: tuple[str, ...]
+    credits_charged: int | None
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
-    """``GET /v1/batches/{id}``: progress counts and the jobs."""
+    """``GET /v1/batches/{id}``: counts per status, credits, and the jobs in item order."""
 
     id: str
-    status: str | None
+    done: bool
+    total: int
+    counts: dict[str, int]
+    credits_charged: int
+    credits_refunded: int
     jobs: tuple[Job, ...]
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def finished(self) -> bool:
-        if self.status in ("succeeded", "failed", "completed", "finished", "done"):
-            return True
-        return bool(self.jobs) and all(job.finished for job in self.jobs)
+        return self.done
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Batch:
-        jobs = tuple(
-            Job.from_json(item) for item in data.get("jobs") or [] if isinstance(item, dict)
-        )
+        jobs = tuple(Job.from_json(item) for item in data.get("jobs") or [])
         return cls(
-            id=str(_first(data, "id", "batch_id")), status=data.get("status"), jobs=jobs, raw=data
+            id=str(data["batch_id"]),
+            done=bool(data.get("done")),
+            total=int(data.get("total", len(jobs))),
+            counts=dict(data.get("counts") or {}),
+            credits_charged=int(data.get("credits_charged") or 0),
+            credits_refunded=int(data.get("credits_refunded") or 0),
+            jobs=jobs,
+            raw=data,
         )

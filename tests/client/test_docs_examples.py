@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 
-import httpx
 import pytest
 
 from tests.images import CAR, eval_item
@@ -23,10 +22,6 @@ def test_the_guide_has_examples():
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"example-{i}" for i in range(len(BLOCKS))])
 def test_example_runs(code, api, worker, make_tenant, tmp_path):
-    if code.startswith("# needs: jobs API"):
-        paths = httpx.get(f"{api.url}/openapi.json").json()["paths"]
-        if "/v1/jobs/remove-background" not in paths:
-            pytest.skip("this server has no jobs API yet")
     tenant = make_tenant(credits=30)
     (tmp_path / "shoe.jpg").write_bytes(eval_item(CAR).image.read_bytes())
     env = {**os.environ, "CUTOUT_API_KEY": tenant.api_key, "CUTOUT_BASE_URL": api.url}
