@@ -34,8 +34,9 @@ EXAMPLES: dict[ErrorCode, str] = {
     _E.INTERNAL_ERROR: "Internal service error.",
 }
 
-# What a GET of one's own resource (a job, a batch) can answer with.
-READ_ERRORS = (_E.INVALID_AUTH_TOKEN, _E.NOT_FOUND, _E.INTERNAL_ERROR)
+# What any authenticated route can answer with; a GET of one's own job or batch adds 404.
+ACCOUNT_ERRORS = (_E.INVALID_AUTH_TOKEN, _E.INTERNAL_ERROR)
+READ_ERRORS = (*ACCOUNT_ERRORS, _E.NOT_FOUND)
 
 _DESCRIPTIONS: dict[int, str] = {
     400: "The input could not be processed.",

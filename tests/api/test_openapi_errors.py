@@ -43,3 +43,15 @@ def test_every_code_appears_in_the_served_document(api):
     }
     assert codes >= {code.value for code in ErrorCode}
     assert httpx.get(f"{api.url}/docs").status_code == 200
+
+
+def test_every_v1_route_documents_its_errors_under_the_right_status():
+    document = create_app().openapi()
+    for path, operations in document["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in operations.items():
+            examples = _examples(operation)
+            assert "invalid_auth_token" in examples, f"{method.upper()} {path}"
+            for code, (status, _) in examples.items():
+                assert status == http_status(ErrorCode(code)), f"{method.upper()} {path} {code}"
