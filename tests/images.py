@@ -81,3 +81,11 @@ def assert_matches_truth(png: bytes, item: EvalItem, min_iou: float = 0.9) -> np
     assert out.shape[:2] == truth.shape
     assert iou(out[..., 3], truth) > min_iou
     return out
+
+
+def encode_cmyk(array: np.ndarray, **params: object) -> bytes:
+    """An H×W×4 CMYK array as a JPEG (Pillow writes it the Adobe way: inverted, with APP14)."""
+    height, width = array.shape[:2]
+    buffer = io.BytesIO()
+    Image.frombytes("CMYK", (width, height), array.tobytes()).save(buffer, "JPEG", **params)
+    return buffer.getvalue()
