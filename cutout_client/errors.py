@@ -3,7 +3,7 @@
 Catch a specific class (``except InsufficientCredits``) or a family (``except InputError`` for
 every 400, ``except CutoutError`` for all of them). A code this SDK version does not know yet still
 raises the family class of its HTTP status, so an older client keeps working against a newer
-server. ``tests/client/test_errors.py`` keeps the table in step with the server's vocabulary.
+server. ``tests/e2e/client/test_errors.py`` keeps the table in step with the server's vocabulary.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from cutout_client import Cutout
-from tests.e2e.conftest import photo_server  # noqa: F401 (shared: an origin for image_url)
 
 
 class Recorder(httpx.HTTPTransport):
