@@ -15,6 +15,7 @@ from api.remove_request import parse_removal_request
 from api.request_context import current_request_id
 from api.routes.remove_background import _REQUEST_BODY, CREDITS_HEADER
 from api.schemas import JobAccepted, JobStatusBody
+from api.webhook_check import check_webhook_url
 from storage.error_codes import ErrorCode
 from storage.job_summary import status_path
 
@@ -37,7 +38,8 @@ router = APIRouter(tags=["asynchronous jobs"])
 async def submit_job(
     request: Request, caller: RateLimitedCaller, services: ServicesDep
 ) -> JSONResponse:
-    removal = await parse_removal_request(request, services.settings.max_image_bytes)
+    removal = await parse_removal_request(request, services.settings.max_image_bytes, webhook=True)
+    check_webhook_url(services.settings, removal.webhook_url)
     image = await prepared_image(services, removal)
     job = await accept_job(
         services,
