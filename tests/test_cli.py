@@ -8,7 +8,14 @@ import subprocess
 import sys
 
 from storage import api_keys
-from tests.images import CAR, assert_matches_truth, eval_item, rgba, sample
+from tests.images import (
+    CAR,
+    assert_matches_truth,
+    assert_shadowed_cutout,
+    eval_item,
+    rgba,
+    sample,
+)
 from tests.job_rows import shadow_options
 from tests.paths import SAMPLES
 
@@ -145,7 +152,7 @@ def test_remote_runs_through_the_server_and_counts_credits(
     assert summary["credits_charged"] == 8  # two shadow jobs; the broken file was not charged
     assert summary["failed"][0]["error_code"] == "malformed_image"
     assert balance_of(tenant.id) == 12
-    assert_matches_truth((out / "car.png").read_bytes(), eval_item(CAR))
+    assert_shadowed_cutout((out / "car.png").read_bytes(), eval_item(CAR))
     placed = {"opacity": 0.5, "size": 0.3, "x": 0.4, "y": -0.6, "z": 0.5, "automatic": False}
     assert shadow_options(sessions, tenant.id) == [placed, placed]
 

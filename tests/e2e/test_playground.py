@@ -20,7 +20,13 @@ import pytest
 from PIL import Image
 
 from storage.error_codes import ErrorCode
-from tests.images import CAR, assert_matches_truth, eval_item
+from tests.images import (
+    CAR,
+    assert_matches_truth,
+    assert_shadowed_cutout,
+    eval_item,
+    shadow_coverage,
+)
 from tests.job_rows import shadow_options
 
 PLAYGROUND = Path(__file__).resolve().parents[2] / "api" / "playground"
@@ -99,7 +105,8 @@ def test_upload_cut_out_download_then_add_a_shadow(
 
     # The cut-out shown is a real one, and the credits are the ledger's.
     assert page.get_attribute("body", "data-result") == "ready"
-    assert_matches_truth(_displayed_png(page), item)
+    plain = _displayed_png(page)
+    assert_matches_truth(plain, item)
     assert page.text_content("#credits-charged") == "1"
     assert page.text_content("#credits-remaining") == str(balance_of(tenant.id)) == "19"
     assert page.evaluate("sessionStorage.getItem('cutout.apiKey')") == tenant.api_key
@@ -125,7 +132,7 @@ def test_upload_cut_out_download_then_add_a_shadow(
     not_checker = ~np.isin(middle, CHECKER).all(axis=1)
     assert not_checker.mean() > 0.5, "the subject covers the middle of the result"
 
-    # A hand-placed shadow: 4 credits, and soft shadow pixels the plain cut-out has not.
+    # A hand-placed shadow: 4 credits, the light as set, and a shadow beside the subject.
     page.check("#shadow")
     page.uncheck("#auto-light")
     page.fill("#light-x", "0.5")
@@ -135,7 +142,9 @@ def test_upload_cut_out_download_then_add_a_shadow(
     assert "4 credits" in page.text_content("#run")
     _run(page)
     assert page.get_attribute("body", "data-result") == "ready"
-    assert_matches_truth(_displayed_png(page), item)
+    shadowed = _displayed_png(page)
+    assert_shadowed_cutout(shadowed, item)
+    assert shadow_coverage(shadowed, item) > 2 * shadow_coverage(plain, item)
     placed = {"opacity": 0.8, "size": 0.3, "x": 0.5, "y": -0.6, "z": 0.4, "automatic": False}
     assert shadow_options(sessions, tenant.id) == [None, placed]
     assert page.text_content("#credits-charged") == "4"
