@@ -94,7 +94,20 @@ _REQUEST_BODY = {
     ),
     response_model=ResultUrl,
     responses={
-        200: {"content": {PNG: {"schema": {"type": "string", "format": "binary"}}}},
+        200: {
+            "content": {PNG: {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {
+                SHADOW_LIGHT_HEADER: {
+                    "description": "With a shadow: the light used, as a ShadowParameter JSON"
+                    " object; sent back as `shadow` it renders the same shadow.",
+                    "schema": {"type": "string"},
+                },
+                SHADOW_LIGHT_SOURCE_HEADER: {
+                    "description": "With a shadow: where the light came from.",
+                    "schema": {"type": "string", "enum": ["manual", "estimated", "default"]},
+                },
+            },
+        },
         **_ERROR_RESPONSES,
     },
     openapi_extra=_REQUEST_BODY,
