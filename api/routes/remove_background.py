@@ -66,7 +66,24 @@ _REQUEST_BODY = {
     ),
     response_model=ResultUrl,
     responses={
-        200: {"content": {PNG: {"schema": {"type": "string", "format": "binary"}}}},
+        200: {
+            "content": {PNG: {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {
+                SHADOW_LIGHT_HEADER: {
+                    "description": "With a shadow: the light used, as a ShadowParameter JSON"
+                    " object; sent back as `shadow` it renders the same shadow.",
+                    "schema": {"type": "string"},
+                },
+                REMAINING_HEADER: {
+                    "description": "The caller's balance after this request (additive).",
+                    "schema": {"type": "integer"},
+                },
+                SHADOW_LIGHT_SOURCE_HEADER: {
+                    "description": "With a shadow: where the light came from.",
+                    "schema": {"type": "string", "enum": ["manual", "estimated", "default"]},
+                },
+            },
+        },
         **error_responses(),
     },
     openapi_extra=_REQUEST_BODY,
