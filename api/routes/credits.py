@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import RateLimitedCaller
-from api.schemas import ErrorBody
+from api.error_docs import ACCOUNT_ERRORS, error_responses
+from storage.error_codes import ErrorCode
 
 router = APIRouter(tags=["credits"])
 
@@ -26,11 +27,9 @@ class Credits(BaseModel):
     summary="Credit balance",
     description="The balance of the tenant that owns the API key. Counts against the rate limit.",
     response_model=Credits,
-    responses={
-        401: {"model": ErrorBody, "description": "The authentication token is missing or invalid."},
-        429: {"model": ErrorBody, "description": "Rate limit exceeded; see Retry-After."},
-        503: {"model": ErrorBody, "description": "The database is unavailable; retry."},
-    },
+    responses=error_responses(
+        (*ACCOUNT_ERRORS, ErrorCode.RATE_LIMIT_EXCEEDED, ErrorCode.SERVICE_UNAVAILABLE)
+    ),
 )
 async def credits(caller: RateLimitedCaller) -> Credits:
     # Read with the key lookup itself: no second query.

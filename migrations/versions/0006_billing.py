@@ -1,7 +1,7 @@
 """Billing: ledger entries tied to their job's tenant, idempotency keys, usage index.
 
-Revision ID: 0005_billing
-Revises: 0004_async_jobs
+Revision ID: 0006_billing
+Revises: 0005_shadow_light
 Create Date: 2026-11-30
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
-revision: str = "0005_billing"
-down_revision: str | None = "0004_async_jobs"
+revision: str = "0006_billing"
+down_revision: str | None = "0005_shadow_light"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
