@@ -26,7 +26,7 @@ from storage.ledger import InsufficientCredits
 from storage.models import Job, JobStatus
 from storage.objects import input_key
 from storage.pricing import job_cost
-from workers.contract import REMOVE_BACKGROUND_TASK, JobOptions
+from workers.contract import REMOVE_BACKGROUND_TASK, JobOptions, queue_name, route
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ async def accept_job(
 
     services.waiter.expect(job_id)
     try:
-        await anyio.to_thread.run_sync(_send, services, job_id)
+        await anyio.to_thread.run_sync(_send, services, job_id, options.model)
     except Exception:
         services.waiter.forget(job_id)
         log.exception("job %s could not be enqueued; refunding", job_id)
@@ -70,8 +70,14 @@ async def accept_job(
     return await read_job(services, job_id)
 
 
-def _send(services: Services, job_id: uuid.UUID) -> None:
-    services.celery.send_task(REMOVE_BACKGROUND_TASK, args=[str(job_id)])
+def _send(services: Services, job_id: uuid.UUID, model: str | None) -> None:
+    settings = services.settings
+    queue = route(model, settings.model_name, settings.model_queues, settings.default_queue)
+    services.celery.send_task(
+        REMOVE_BACKGROUND_TASK,
+        args=[str(job_id)],
+        queue=queue_name(settings.redis_namespace, queue),
+    )
 
 
 async def read_job(services: Services, job_id: uuid.UUID) -> Job:

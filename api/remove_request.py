@@ -66,6 +66,7 @@ class Fields(BaseModel):
     image_url: str | None = None
     format: str = "png"
     shadow: Any = None  # validated by _shadow, so errors name the nested field
+    model: Any = None  # additive extension, checked by api.model_choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class RemovalRequest:
     image: bytes | None
     image_url: str | None
     options: JobOptions
+    model: Any = None  # as sent; see api.model_choice
 
 
 def _field_error(error: ValidationError, prefix: str = "") -> ApiError:
@@ -106,7 +108,10 @@ def _validate(data: dict[str, Any], image: bytes | None) -> RemovalRequest:
             )
     options = JobOptions(format=fields.format, shadow=_shadow(fields.shadow))
     return RemovalRequest(
-        image=image, image_url=None if image else fields.image_url, options=options
+        image=image,
+        image_url=None if image else fields.image_url,
+        options=options,
+        model=fields.model,
     )
 
 

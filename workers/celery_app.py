@@ -16,13 +16,13 @@ from __future__ import annotations
 from celery import Celery
 
 from storage.settings import Settings
-from workers.contract import REMOVE_BACKGROUND_TASK, cpu_queue
+from workers.contract import REMOVE_BACKGROUND_TASK, queue_name
 
 
 def create_celery(settings: Settings) -> Celery:
     if settings.task_time_limit_seconds + 10 > settings.broker_visibility_timeout_seconds:
         raise ValueError("task_time_limit_seconds must stay 10 s below the visibility timeout")
-    queue = cpu_queue(settings.redis_namespace)
+    queue = queue_name(settings.redis_namespace, settings.default_queue)
     app = Celery("cutout", broker=settings.redis_url, set_as_current=False)
     app.conf.update(
         broker_transport_options={

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -11,6 +13,7 @@ from api.deps import RateLimitedCaller, ServicesDep
 from api.errors import ApiError
 from api.image_fetch import fetch_image
 from api.job_flow import accept_job, wait_for_outcome
+from api.model_choice import choose_model
 from api.remove_request import parse_removal_request
 from api.request_context import current_request_id
 from api.schemas import ErrorBody, ResultUrl, error_example
@@ -85,6 +88,7 @@ async def remove_background(
 ) -> Response:
     settings = services.settings
     removal = await parse_removal_request(request, settings.max_image_bytes)
+    options = replace(removal.options, model=choose_model(removal.model, settings))
     image = removal.image
     if image is None:
         assert removal.image_url is not None
@@ -94,7 +98,7 @@ async def remove_background(
     except ImageRejected as rejected:
         raise ApiError(rejected.code, rejected.message) from None
 
-    job = await accept_job(services, caller, image, removal.options, current_request_id())
+    job = await accept_job(services, caller, image, options, current_request_id())
     job = await wait_for_outcome(services, job.id)
     if job.status == JobStatus.FAILED:
         raise ApiError(ErrorCode(job.error_code), job.error_message or "The job failed.")

@@ -33,7 +33,12 @@ class StageTimes:
 
 
 def remove_background(
-    data: bytes, options: JobOptions, segmenter: Segmenter, times: StageTimes | None = None
+    data: bytes,
+    options: JobOptions,
+    segmenter: Segmenter,
+    times: StageTimes | None = None,
+    *,
+    refine_edges: bool = True,
 ) -> bytes:
     """Encoded input in, PNG cut-out out; raises ``ImageRejected`` for inputs we cannot use."""
     times = times or StageTimes()
@@ -43,8 +48,8 @@ def remove_background(
         mask = segmenter.predict(image.rgb)
     require_foreground(mask)
     with times.stage("refine"):
-        alpha = refine(image.rgb, mask)
-        rgba = cut_out(image.rgb, alpha, image.alpha)
+        rgb, alpha = refine(image.rgb, mask, segmenter.spec.input_size, enabled=refine_edges)
+        rgba = cut_out(rgb, alpha, image.alpha)
     if options.shadow is not None:
         with times.stage("shadow"):
             rgba = add_shadow(rgba, options.shadow)
