@@ -42,10 +42,15 @@ def batchable(path: Path, out: Path) -> Path:
     return out
 
 
-def timed(fn) -> tuple[float, float]:
+def timed(fn, *args) -> tuple[float, float]:
     cpu, wall = time.process_time(), time.perf_counter()
-    fn()
+    fn(*args)
     return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def singles_of(segmenter: Segmenter, inputs: list[np.ndarray]) -> None:
+    for x in inputs:
+        segmenter.infer(x)
 
 
 def main() -> None:
@@ -64,11 +69,10 @@ def main() -> None:
             batch = np.concatenate(inputs)
             singles = np.concatenate([segmenter.infer(x) for x in inputs])
             assert np.allclose(segmenter.infer(batch), singles, atol=1e-4)
-            one_by_one = [timed(lambda: [segmenter.infer(x) for x in inputs])]
-            together = [timed(lambda: segmenter.infer(batch))]
-            for _ in range(args.repeat - 1):
-                one_by_one.append(timed(lambda: [segmenter.infer(x) for x in inputs]))
-                together.append(timed(lambda: segmenter.infer(batch)))
+            one_by_one, together = [], []
+            for _ in range(args.repeat):
+                one_by_one.append(timed(singles_of, segmenter, inputs))
+                together.append(timed(segmenter.infer, batch))
             row = {
                 "singles_cpu_s": statistics.median(c for c, _ in one_by_one),
                 "batch_cpu_s": statistics.median(c for c, _ in together),

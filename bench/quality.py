@@ -118,8 +118,7 @@ def table(results: dict[str, dict]) -> str:
             better = max if metric == "iou" else min
             best = better(v for v in values if v is not None)
             cells = [
-                "" if v is None else (f"**{v:.4f}**" if v == best else f"{v:.4f}")
-                for v in values
+                "" if v is None else (f"**{v:.4f}**" if v == best else f"{v:.4f}") for v in values
             ]
             n = results[methods[0]]["summary"][group]["n"]
             lines.append(f"| {group} ({n}) | {metric.upper()} | " + " | ".join(cells) + " |")
@@ -169,7 +168,9 @@ def main() -> None:
                     "image": item["name"],
                     "kind": item["kind"],
                     "gt_type": item["gt_type"],
-                    **metrics(alpha.astype(np.float32) / 255, truths[item["name"]], item["gt_type"]),
+                    **metrics(
+                        alpha.astype(np.float32) / 255, truths[item["name"]], item["gt_type"]
+                    ),
                 }
             )
         results[label] = {

@@ -50,9 +50,9 @@ def photo(name: str) -> bytes:
     return buffer.getvalue()
 
 
-def cpu(fn) -> float:
+def cpu(fn, *args, **kwargs) -> float:
     start = time.process_time()
-    fn()
+    fn(*args, **kwargs)
     return time.process_time() - start
 
 
@@ -69,11 +69,11 @@ def main() -> None:
         mask = segmenter.predict(rgb)
         full, plain, refine_only = [], [], []
         for _ in range(args.repeat):
-            full.append(cpu(lambda: remove_background(data, JobOptions(), segmenter)))
+            full.append(cpu(remove_background, data, JobOptions(), segmenter))
             plain.append(
-                cpu(lambda: remove_background(data, JobOptions(), segmenter, refine_edges=False))
+                cpu(remove_background, data, JobOptions(), segmenter, refine_edges=False)
             )
-            refine_only.append(cpu(lambda: refine_module.refine(rgb, mask)))
+            refine_only.append(cpu(refine_module.refine, rgb, mask))
         row = {
             "megapixels": round(rgb.shape[0] * rgb.shape[1] / 1e6, 2),
             "job_cpu_s": statistics.median(full),

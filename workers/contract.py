@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 REMOVE_BACKGROUND_TASK = "cutout.remove_background"
+DELIVER_WEBHOOK_TASK = "cutout.deliver_webhook"
+SWEEP_TASK = "cutout.sweep"
 
 
 def queue_name(namespace: str, queue: str) -> str:
@@ -20,6 +22,11 @@ def queue_name(namespace: str, queue: str) -> str:
 def route(model: str | None, default_model: str, model_queues: dict[str, str], default: str) -> str:
     """The queue (without namespace) a job for ``model`` goes to: configured, else the default."""
     return model_queues.get(model or default_model, default)
+
+
+def dispatch_queue(namespace: str) -> str:
+    """Webhook deliveries and sweeps: light work, served by ``cutout dispatcher``."""
+    return f"{namespace}.dispatch"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(models.app, name="models")
 app.command("serve")(servers.serve)
 app.command("worker")(servers.worker)
+app.command("dispatcher")(servers.dispatcher)
 app.command("remove")(remove.remove)
 
 

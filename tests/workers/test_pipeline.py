@@ -52,7 +52,7 @@ def test_subject_opaque_background_transparent_size_kept(segmenter, name):
 def test_every_stage_is_timed(segmenter):
     times = StageTimes()
     remove_background(sample("coffee.jpg"), JobOptions(), segmenter, times)
-    assert list(times.seconds) == ["decode", "segment", "refine", "encode"]
+    assert list(times.seconds) == ["decode", "resize", "inference", "refine", "encode"]
     assert all(seconds > 0 for seconds in times.seconds.values())
 
 
