@@ -70,9 +70,7 @@ def main() -> None:
         full, plain, refine_only = [], [], []
         for _ in range(args.repeat):
             full.append(cpu(remove_background, data, JobOptions(), segmenter))
-            plain.append(
-                cpu(remove_background, data, JobOptions(), segmenter, refine_edges=False)
-            )
+            plain.append(cpu(remove_background, data, JobOptions(), segmenter, refine_edges=False))
             refine_only.append(cpu(refine_module.refine, rgb, mask))
         row = {
             "megapixels": round(rgb.shape[0] * rgb.shape[1] / 1e6, 2),
