@@ -22,7 +22,7 @@ from storage.objects import PNG, result_key
 from storage.outcomes import Outcome, channel
 from workers.contract import DELIVER_WEBHOOK_TASK, JobOptions
 from workers.models.registry import ModelNotFound
-from workers.pipeline.run import StageTimes, remove_background
+from workers.pipeline.run import StageTimes, run_pipeline
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
         with times.stage("download"):
             data = runtime.store.get(claimed.input_key)
         options = JobOptions.from_json(claimed.options)
-        png = remove_background(
+        removal = run_pipeline(
             data,
             options,
             runtime.segmenter_for(options.model),
@@ -75,7 +75,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
         )
         key = result_key(claimed.tenant_id, job_id)
         with times.stage("upload"):
-            runtime.store.put(key, png, PNG)
+            runtime.store.put(key, removal.png, PNG)
     except ImageRejected as rejected:
         return fail(job_id, runtime, rejected.code, rejected.message)
     except ModelNotFound as missing:
@@ -88,7 +88,8 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
         )
 
     with transaction(runtime.sessions) as session:
-        recorded = jobs.succeed(session, job_id, key)
+        light = removal.shadow.to_json() if removal.shadow else None
+        recorded = jobs.succeed(session, job_id, key, shadow_light=light)
         event_id = outbox.pending_event(session, job_id) if recorded else None
     log.info(
         "job %s succeeded (attempt %d) %s",
