@@ -24,6 +24,7 @@ def main() -> None:
     if args.quick:
         runs = [
             ["stages.py", "--runs", "1", "--sizes", "0.3", "2.5"],
+            ["fast_paths.py", "--runs", "1"],
             ["memory.py", "--runs", "1", "--megapixels", "5"],
             ["service_vs_rembg.py", "--rounds", "1", "--concurrency", "1", "--requests", "4"],
             ["ingress.py", "--duration", "3"],
@@ -32,6 +33,7 @@ def main() -> None:
     else:
         runs = [
             ["stages.py", "--runs", "3", "--threads", "1"],
+            ["fast_paths.py", "--runs", "5"],
             ["memory.py", "--runs", "2"],
             ["service_vs_rembg.py", "--rounds", "2", "--requests", "12"],
             ["ingress.py", "--duration", "10", "--rounds", "2"],
