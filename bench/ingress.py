@@ -97,7 +97,7 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"accepted": [], "rate_limited": []}
         for _ in range(args.rounds):
             for name, key in (("accepted", generous), ("rate_limited", limited)):
-                runs[name].append(wrk(url, key, args.duration, args.connections, args.wrk_threads))
+                runs[name].append(measured(ours, url, key, args))
     rows = {}
     for name, results in runs.items():
         status = "202" if name == "accepted" else "429"
