@@ -10,6 +10,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from api import errors
+from api.metrics import MetricsMiddleware
+from api.metrics import router as metrics_router
 from api.request_context import RequestContextMiddleware
 from api.routes import health, remove_background
 from api.schemas import JsonBody, MultipartBody
@@ -41,9 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         max_body_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES,
     )
+    app.add_middleware(MetricsMiddleware)
     errors.install(app)
     app.include_router(remove_background.router)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     _document_request_bodies(app)
     return app
 

@@ -2,6 +2,7 @@
 
 Order matters for money:
 
+0. a queue deeper than its bound refuses the job before anything is stored or charged;
 1. the input goes to S3 first, so a storage failure charges nothing;
 2. the job row and its debit commit in one transaction;
 3. the Celery message is sent only after that commit, so a worker never sees a job that might
@@ -17,6 +18,7 @@ import uuid
 
 import anyio
 
+from api.backpressure import refuse_when_overloaded
 from api.errors import ApiError
 from api.services import Services
 from storage import jobs
@@ -26,7 +28,7 @@ from storage.ledger import InsufficientCredits
 from storage.models import Job, JobStatus
 from storage.objects import input_key
 from storage.pricing import job_cost
-from workers.contract import REMOVE_BACKGROUND_TASK, JobOptions
+from workers.contract import REMOVE_BACKGROUND_TASK, JobOptions, cpu_queue
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 async def accept_job(
     services: Services, caller: Caller, image: bytes, options: JobOptions, request_id: str
 ) -> Job:
+    await refuse_when_overloaded(services, cpu_queue(services.settings.redis_namespace))
     job_id = uuid.uuid4()
     key = input_key(caller.tenant_id, job_id)
     await anyio.to_thread.run_sync(services.store.put, key, image)

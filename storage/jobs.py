@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage import ledger
+from storage import ledger, metrics
 from storage.error_codes import ErrorCode
 from storage.models import Job, JobStatus
 
@@ -61,7 +61,9 @@ def create_and_debit(session: Session, job: NewJob) -> int:
             request_id=job.request_id,
         )
     )
-    return ledger.debit_job(session, job.tenant_id, job.id, job.cost)
+    new_balance = ledger.debit_job(session, job.tenant_id, job.id, job.cost)
+    metrics.count_debit(session, job.cost)
+    return new_balance
 
 
 def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob | None:
@@ -100,7 +102,10 @@ def succeed(session: Session, job_id: uuid.UUID, result_key: str) -> bool:
             lease_expires_at=None,
         )
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    metrics.count_success(session)
+    return True
 
 
 def fail_and_refund(
@@ -123,7 +128,9 @@ def fail_and_refund(
     )
     if result.rowcount != 1:
         return None
-    return ledger.refund_job(session, job_id)
+    refunded = ledger.refund_job(session, job_id)
+    metrics.count_failure(session, str(code), refunded)
+    return refunded
 
 
 def get(session: Session, job_id: uuid.UUID) -> Job | None:

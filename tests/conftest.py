@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from cutout import devstack
@@ -103,26 +104,67 @@ class Server:
     log: Path
 
 
+def start_worker(env: dict[str, str], log: Path, concurrency: int = 1) -> Server:
+    """A real ``cutout worker`` process; its url is its metrics/health/readiness server."""
+    port = devstack.free_port()
+    process = devstack.spawn(
+        devstack.worker_argv(concurrency), {**env, "CUTOUT_WORKER_METRICS_PORT": str(port)}, log
+    )
+    devstack.wait_until(lambda: devstack.worker_ready(log), 120, "worker", process)
+    return Server(f"http://127.0.0.1:{port}", process, log)
+
+
+def start_api(env: dict[str, str], log: Path) -> Server:
+    port = devstack.free_port()
+    process = devstack.spawn(devstack.api_argv(port), env, log)
+    url = f"http://127.0.0.1:{port}"
+    devstack.wait_until(lambda: devstack.http_ok(f"{url}/healthz"), 60, "API", process)
+    return Server(url, process, log)
+
+
 @pytest.fixture(scope="session")
 def worker(
     database: str, store: object, stack_env: dict[str, str], run_dir: Path
 ) -> Iterator[Server]:
-    log = run_dir / "worker.log"
-    process = devstack.spawn(devstack.worker_argv(), stack_env, log)
-    devstack.wait_until(lambda: devstack.worker_ready(log), 120, "worker", process)
-    yield Server("", process, log)
-    devstack.stop(process)
+    server = start_worker(stack_env, run_dir / "worker.log")
+    yield server
+    devstack.stop(server.process)
 
 
 @pytest.fixture(scope="session")
 def api(database: str, store: object, stack_env: dict[str, str], run_dir: Path) -> Iterator[Server]:
-    port = devstack.free_port()
-    log = run_dir / "api.log"
-    process = devstack.spawn(devstack.api_argv(port), stack_env, log)
-    url = f"http://127.0.0.1:{port}"
-    devstack.wait_until(lambda: devstack.http_ok(f"{url}/readyz"), 60, "API", process)
-    yield Server(url, process, log)
-    devstack.stop(process)
+    server = start_api(stack_env, run_dir / "api.log")
+    yield server
+    devstack.stop(server.process)
+
+
+@pytest.fixture
+def private_stack(
+    database: str, store: object, stack_env: dict[str, str], tmp_path: Path
+) -> Iterator[Callable[..., Server]]:
+    """Start API or worker processes of a test's own, with settings of its own.
+
+    ``private_stack("api", CUTOUT_MAX_QUEUE_DEPTH="2")`` shares the session's database and S3
+    but, unless told otherwise, gets its own Redis namespace (so its queue is its own, and the
+    session's worker never takes its jobs). Every process started is stopped after the test.
+    """
+    started: list[Server] = []
+    namespace = f"{stack_env['CUTOUT_REDIS_NAMESPACE']}-{uuid.uuid4().hex[:6]}"
+
+    def start(kind: str, concurrency: int = 1, **overrides: str) -> Server:
+        env = {**stack_env, "CUTOUT_REDIS_NAMESPACE": namespace, **overrides}
+        log = tmp_path / f"{kind}-{len(started)}.log"
+        server = start_api(env, log) if kind == "api" else start_worker(env, log, concurrency)
+        started.append(server)
+        return server
+
+    start.namespace = namespace  # type: ignore[attr-defined]
+    yield start
+    for server in started:
+        devstack.stop(server.process)
+    client = redis.Redis.from_url(stack_env["CUTOUT_REDIS_URL"])
+    for key in client.scan_iter(match=f"{namespace}:*"):
+        client.delete(key)
 
 
 @dataclass(frozen=True)

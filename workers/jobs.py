@@ -20,6 +20,7 @@ from storage.image_probe import ImageRejected
 from storage.models import JobStatus
 from storage.objects import PNG, result_key
 from storage.outcomes import Outcome, channel
+from workers import metrics
 from workers.contract import JobOptions
 from workers.pipeline.run import StageTimes, remove_background
 from workers.runtime import WorkerRuntime
@@ -73,6 +74,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
     except ImageRejected as rejected:
         return fail(job_id, runtime, rejected.code, rejected.message)
 
+    metrics.observe_stages(times.seconds)
     with transaction(runtime.sessions) as session:
         recorded = jobs.succeed(session, job_id, key)
     log.info(

@@ -7,7 +7,8 @@ so that model loading happens before the first job rather than inside it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import redis
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 class WorkerRuntime:
     settings: Settings
     device_id: int | None = None
+    model_load_seconds: float = field(default=0.0, init=False)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -48,4 +50,7 @@ class WorkerRuntime:
             device_id=self.device_id,
             intra_op_threads=self.settings.ort_intra_op_threads,
         )
-        return Segmenter.load(spec, locate(spec, self.settings.models_dir), config)
+        started = time.perf_counter()
+        segmenter = Segmenter.load(spec, locate(spec, self.settings.models_dir), config)
+        self.model_load_seconds = time.perf_counter() - started
+        return segmenter

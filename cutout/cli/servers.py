@@ -15,13 +15,19 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from storage.settings import get_settings
+
+    if workers > 1:  # metrics from every API process, aggregated at /metrics
+        from storage import metrics_dir
+
+        metrics_dir.prepare()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=get_settings().shutdown_grace_seconds,
         access_log=False,
         log_config=None,  # keep the structured logging `cutout` configured
     )
@@ -34,6 +40,9 @@ def worker(
     loglevel: str = "INFO",
 ) -> None:
     """Run a Celery worker that processes jobs with the segmentation model."""
+    from storage import metrics_dir
+
+    metrics_dir.prepare()  # before prometheus_client is imported (by workers.tasks)
     from storage.settings import get_settings
     from workers.contract import cpu_queue
     from workers.tasks import app
