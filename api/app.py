@@ -13,7 +13,7 @@ from api import errors
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.request_context import RequestContextMiddleware
-from api.routes import health, remove_background
+from api.routes import batches, health, jobs, remove_background, webhooks
 from api.schemas import JsonBody, MultipartBody
 from api.services import Services
 from storage.settings import Settings, get_settings
@@ -42,10 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES,
+        path_limits={"/v1/batches": settings.max_batch_body_bytes},
     )
     app.add_middleware(MetricsMiddleware)
     errors.install(app)
     app.include_router(remove_background.router)
+    app.include_router(jobs.router)
+    app.include_router(batches.router)
+    app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(metrics_router)
     _document_request_bodies(app)

@@ -9,56 +9,57 @@ Order matters for money:
    still roll back; if sending fails, the job is failed and refunded on the spot;
 4. a synchronous caller that gives up waiting fails the job (and refunds it) unless a worker
    finished it first; the job row's conditional updates make these outcomes exclusive.
+
+Asynchronous jobs and batches take the same steps and do not wait; a batch charges all its
+items in one transaction, so it is paid in full or not at all.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
 from api.backpressure import refuse_when_overloaded
+from api.bounded import each_bounded
 from api.errors import ApiError
 from api.services import Services
-from storage import jobs
+from storage import batches, jobs, outbox
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.ledger import InsufficientCredits
 from storage.models import Job, JobStatus
 from storage.objects import input_key
 from storage.pricing import job_cost
-from workers.contract import REMOVE_BACKGROUND_TASK, JobOptions, cpu_queue
+from workers.contract import DELIVER_WEBHOOK_TASK, REMOVE_BACKGROUND_TASK, JobOptions, cpu_queue
 
 log = logging.getLogger(__name__)
 
 
 async def accept_job(
-    services: Services, caller: Caller, image: bytes, options: JobOptions, request_id: str
+    services: Services,
+    caller: Caller,
+    image: bytes,
+    options: JobOptions,
+    request_id: str,
+    *,
+    webhook_url: str | None = None,
+    wait: bool = True,
 ) -> Job:
+    """Store, charge and enqueue one job; ``wait`` when the caller will wait for its outcome."""
     await refuse_when_overloaded(services, cpu_queue(services.settings.redis_namespace))
     job_id = uuid.uuid4()
-    key = input_key(caller.tenant_id, job_id)
-    await anyio.to_thread.run_sync(services.store.put, key, image)
-    new_job = jobs.NewJob(
-        id=job_id,
-        tenant_id=caller.tenant_id,
-        api_key_id=caller.api_key_id,
-        cost=job_cost(shadow=options.shadow is not None),
-        options=options.to_json(),
-        input_key=key,
-        request_id=request_id,
-    )
-    try:
-        async with services.sessions.begin() as session:
-            await session.run_sync(jobs.create_and_debit, new_job)
-    except InsufficientCredits:
-        await anyio.to_thread.run_sync(services.store.delete, key)
-        raise ApiError(
-            ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available"
-        ) from None
+    new_job = _new_job(caller, job_id, options, request_id, webhook_url)
+    await anyio.to_thread.run_sync(services.store.put, new_job.input_key, image)
+    await _charge(services, [new_job.input_key], jobs.create_and_debit, new_job)
 
-    services.waiter.expect(job_id)
+    if wait:
+        services.waiter.expect(job_id)
     try:
         await anyio.to_thread.run_sync(_send, services, job_id)
     except Exception:
@@ -71,6 +72,91 @@ async def accept_job(
             headers={"Retry-After": "5"},
         ) from None
     return await read_job(services, job_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    image: bytes
+    options: JobOptions
+    webhook_url: str | None = None
+
+
+async def accept_batch(
+    services: Services, caller: Caller, items: Sequence[BatchItem], request_id: str
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """Store every input, charge all items in one transaction (or none), then enqueue each.
+
+    An item whose message cannot be sent is failed and refunded like a synchronous job; the
+    others go ahead.
+    """
+    await refuse_when_overloaded(services, cpu_queue(services.settings.redis_namespace))
+    batch_id = uuid.uuid4()
+    new_jobs = [
+        _new_job(caller, uuid.uuid4(), item.options, request_id, item.webhook_url, batch_id, i)
+        for i, item in enumerate(items)
+    ]
+    await each_bounded(
+        services.settings.batch_fetch_concurrency,
+        [
+            functools.partial(
+                anyio.to_thread.run_sync, services.store.put, job.input_key, item.image
+            )
+            for job, item in zip(new_jobs, items, strict=True)
+        ],
+    )
+    await _charge(
+        services,
+        [new_job.input_key for new_job in new_jobs],
+        batches.create_and_debit,
+        batch_id,
+        caller.tenant_id,
+        new_jobs,
+        request_id,
+    )
+    for new_job in new_jobs:
+        try:
+            await anyio.to_thread.run_sync(_send, services, new_job.id)
+        except Exception:
+            log.exception("batch %s: job %s could not be enqueued; refunding", batch_id, new_job.id)
+            await fail_job(
+                services, new_job.id, ErrorCode.SERVICE_UNAVAILABLE, "The queue is unavailable."
+            )
+    return batch_id, [new_job.id for new_job in new_jobs]
+
+
+def _new_job(
+    caller: Caller,
+    job_id: uuid.UUID,
+    options: JobOptions,
+    request_id: str,
+    webhook_url: str | None,
+    batch_id: uuid.UUID | None = None,
+    batch_index: int | None = None,
+) -> jobs.NewJob:
+    return jobs.NewJob(
+        id=job_id,
+        tenant_id=caller.tenant_id,
+        api_key_id=caller.api_key_id,
+        cost=job_cost(shadow=options.shadow is not None),
+        options=options.to_json(),
+        input_key=input_key(caller.tenant_id, job_id),
+        request_id=request_id,
+        webhook_url=webhook_url,
+        batch_id=batch_id,
+        batch_index=batch_index,
+    )
+
+
+async def _charge(services: Services, keys: list[str], write: Callable[..., Any], *args) -> None:
+    """Run the charging write in one transaction; when it cannot be paid, delete the inputs."""
+    try:
+        async with services.sessions.begin() as session:
+            await session.run_sync(write, *args)
+    except InsufficientCredits:
+        await anyio.to_thread.run_sync(services.store.delete_many, keys)
+        raise ApiError(
+            ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available"
+        ) from None
 
 
 def _send(services: Services, job_id: uuid.UUID) -> None:
@@ -88,6 +174,14 @@ async def read_job(services: Services, job_id: uuid.UUID) -> Job:
 async def fail_job(services: Services, job_id: uuid.UUID, code: ErrorCode, message: str) -> None:
     async with services.sessions.begin() as session:
         await session.run_sync(jobs.fail_and_refund, job_id, code, message)
+        event_id = await session.run_sync(outbox.pending_event, job_id)
+    if event_id is not None:
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: services.celery.send_task(DELIVER_WEBHOOK_TASK, args=[event_id])
+            )
+        except Exception:
+            log.warning("webhook %s left to the sweep", event_id, exc_info=True)
 
 
 async def wait_for_outcome(services: Services, job_id: uuid.UUID) -> Job:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from api.errors import ApiError
 from storage.error_codes import ErrorCode
@@ -66,6 +66,7 @@ class Fields(BaseModel):
     image_url: str | None = None
     format: str = "png"
     shadow: Any = None  # validated by _shadow, so errors name the nested field
+    webhook_url: str | None = None  # asynchronous jobs only; the synchronous endpoint ignores it
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class RemovalRequest:
     image: bytes | None
     image_url: str | None
     options: JobOptions
+    webhook_url: str | None = None
 
 
 def _field_error(error: ValidationError, prefix: str = "") -> ApiError:
@@ -85,7 +87,15 @@ def _field_error(error: ValidationError, prefix: str = "") -> ApiError:
     return ApiError(ErrorCode.INVALID_PARAMETER, f"Invalid parameter {name}: {first['msg']}.")
 
 
-def _validate(data: dict[str, Any], image: bytes | None) -> RemovalRequest:
+def _require_http_url(name: str, url: str) -> None:
+    if not url.lower().startswith(("http://", "https://")):
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER, f"Invalid parameter {name}: it must be an http(s) URL."
+        )
+
+
+def validate_fields(data: dict[str, Any], image: bytes | None) -> RemovalRequest:
+    """One request's (or one batch item's) fields, checked the same way for every endpoint."""
     try:
         fields = Fields.model_validate(data)
     except ValidationError as error:
@@ -99,14 +109,15 @@ def _validate(data: dict[str, Any], image: bytes | None) -> RemovalRequest:
             raise ApiError(
                 ErrorCode.MISSING_PARAMETER, "Missing required parameter: image_url or image."
             )
-        if not fields.image_url.lower().startswith(("http://", "https://")):
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER,
-                "Invalid parameter image_url: it must be an http(s) URL.",
-            )
+        _require_http_url("image_url", fields.image_url)
+    if fields.webhook_url is not None:
+        _require_http_url("webhook_url", fields.webhook_url)
     options = JobOptions(format=fields.format, shadow=_shadow(fields.shadow))
     return RemovalRequest(
-        image=image, image_url=None if image else fields.image_url, options=options
+        image=image,
+        image_url=None if image else fields.image_url,
+        options=options,
+        webhook_url=fields.webhook_url,
     )
 
 
@@ -126,7 +137,8 @@ def _shadow(value: Any) -> ShadowOptions | None:
         raise _field_error(error, prefix="shadow") from None
 
 
-async def _from_json(request: Request) -> RemovalRequest:
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, or the seed's ``invalid_request_body``."""
     body = await request.body()
     try:
         data = json.loads(body)
@@ -136,10 +148,14 @@ async def _from_json(request: Request) -> RemovalRequest:
         ) from None
     if not isinstance(data, dict):
         raise ApiError(ErrorCode.INVALID_REQUEST_BODY, "The request body must be a JSON object.")
-    return _validate(data, image=None)
+    return data
 
 
-def _form_shadow(raw: str) -> Any:
+async def _from_json(request: Request) -> RemovalRequest:
+    return validate_fields(await json_object(request), image=None)
+
+
+def form_shadow(raw: str) -> Any:
     """A form field holds ``true``/``false`` or the ShadowParameter object as JSON."""
     lowered = raw.strip().lower()
     if lowered in ("true", "false"):
@@ -153,43 +169,56 @@ def _form_shadow(raw: str) -> Any:
         ) from None
 
 
-async def _from_multipart(request: Request, max_image_bytes: int) -> RemovalRequest:
+async def open_form(request: Request, *, max_files: int, max_fields: int) -> FormData:
     try:
-        form = await request.form(max_files=1, max_fields=16, max_part_size=64 * 1024)
+        return await request.form(
+            max_files=max_files, max_fields=max_fields, max_part_size=64 * 1024
+        )
     except ValueError as error:  # python-multipart's parse errors
         raise ApiError(
             ErrorCode.INVALID_REQUEST_BODY, f"The multipart body is invalid: {error}"
         ) from None
+
+
+async def read_upload(name: str, value: UploadFile | str, max_image_bytes: int) -> bytes:
+    """A file part's bytes, refused once they pass the size limit."""
+    if not isinstance(value, UploadFile):
+        raise ApiError(ErrorCode.INVALID_PARAMETER, f"Invalid parameter {name}: send it as a file.")
+    image = await value.read(max_image_bytes + 1)
+    if len(image) > max_image_bytes:
+        raise ApiError(ErrorCode.FILE_SIZE_TOO_LARGE, "File size too large; the limit is 25 MB.")
+    return image
+
+
+async def _from_multipart(request: Request, max_image_bytes: int) -> RemovalRequest:
+    form = await open_form(request, max_files=1, max_fields=16)
     try:
         data: dict[str, Any] = {}
         image: bytes | None = None
         for name, value in form.multi_items():
             if name == "image":
-                if not isinstance(value, UploadFile):
-                    raise ApiError(
-                        ErrorCode.INVALID_PARAMETER, "Invalid parameter image: send it as a file."
-                    )
-                image = await value.read(max_image_bytes + 1)
-                if len(image) > max_image_bytes:
-                    raise ApiError(
-                        ErrorCode.FILE_SIZE_TOO_LARGE, "File size too large; the limit is 25 MB."
-                    )
+                image = await read_upload("image", value, max_image_bytes)
             elif isinstance(value, str):
-                data[name] = _form_shadow(value) if name == "shadow" else value
-        return _validate(data, image)
+                data[name] = form_shadow(value) if name == "shadow" else value
+        return validate_fields(data, image)
     finally:
         await form.close()
 
 
-async def parse_removal_request(request: Request, max_image_bytes: int) -> RemovalRequest:
+async def body_media_type(request: Request) -> str:
+    """``application/json`` or ``multipart/form-data``; anything else is refused here."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "application/json":
-        return await _from_json(request)
-    if media_type == "multipart/form-data":
-        return await _from_multipart(request, max_image_bytes)
+    if media_type in ("application/json", "multipart/form-data"):
+        return media_type
     if not media_type and not await request.body():
         raise ApiError(ErrorCode.INVALID_REQUEST_BODY, "The request body was empty.")
     raise ApiError(
         ErrorCode.UNSUPPORTED_CONTENT_TYPE,
         "The content type must be application/json or multipart/form-data.",
     )
+
+
+async def parse_removal_request(request: Request, max_image_bytes: int) -> RemovalRequest:
+    if await body_media_type(request) == "application/json":
+        return await _from_json(request)
+    return await _from_multipart(request, max_image_bytes)

@@ -28,9 +28,12 @@ class BodyTooLarge(Exception):
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.path_limits = path_limits or {}  # e.g. a batch of uploads may be larger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,8 +45,9 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         logs.request_id.set(request_id)  # task-local: uvicorn runs each request in its own task
 
+        limit = self.path_limits.get(scope["path"], self.max_body_bytes)
         declared = headers.get("content-length", "")
-        too_large_declared = declared.isdigit() and int(declared) > self.max_body_bytes
+        too_large_declared = declared.isdigit() and int(declared) > limit
         received = 0
 
         async def limited_receive() -> Message:
@@ -53,7 +57,7 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 

@@ -51,3 +51,73 @@ class MultipartBody(BaseModel):
 
 def error_example(code: ErrorCode, message: str) -> dict[str, object]:
     return {"summary": code.value, "value": {"error": message, "error_code": code.value}}
+
+
+# --- Asynchronous jobs, batches and webhooks (extensions beyond the seed contract).
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    status: str = Field(description="`queued` at first.")
+    status_url: str = Field(description="Where GET /v1/jobs/{id} answers for this job.")
+
+
+class WebhookAttemptBody(BaseModel):
+    attempt: int
+    started_at: str
+    duration_ms: int | None = Field(description="None while in flight, or if its sender died.")
+    status_code: int | None
+    error: str | None
+    interrupted: bool
+
+
+class WebhookBody(BaseModel):
+    webhook_id: str | None = Field(description="The `webhook-id` header of every attempt.")
+    url: str
+    status: str = Field(description="waiting, pending, delivered, failed or disabled.")
+    next_attempt_at: str | None = None
+    attempts: list[WebhookAttemptBody]
+
+
+class JobStatusBody(BaseModel):
+    job_id: str
+    status: str = Field(description="queued, running, succeeded or failed.")
+    batch_id: str | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    credits_charged: int
+    credits_refunded: int = Field(description="A failed job's debit, returned.")
+    error_code: ErrorCode | None
+    error: str | None
+    status_url: str
+    expired: bool = Field(description="The input and result were deleted (retention).")
+    result_url: str | None = Field(None, description="On success: a fresh URL valid 1 h.")
+    webhook: WebhookBody | None
+
+
+class BatchAccepted(BaseModel):
+    batch_id: str
+    status_url: str
+    job_ids: list[str] = Field(description="One job per item, in the items' order.")
+
+
+class BatchBody(BaseModel):
+    batch_id: str
+    created_at: str
+    total: int
+    counts: dict[str, int] = Field(description="Jobs per status.")
+    done: bool = Field(description="Every job succeeded or failed (and was refunded).")
+    credits_charged: int
+    credits_refunded: int
+    jobs: list[JobStatusBody]
+
+
+class WebhookSecretBody(BaseModel):
+    secret: str = Field(description="`whsec_` + base64; verify with any Standard Webhooks library.")
+    created_at: str
+    expires_at: str | None = Field(description="Set once a rotation replaced it.")
+
+
+class WebhookSecrets(BaseModel):
+    secrets: list[WebhookSecretBody] = Field(description="Active secrets, newest first.")

@@ -128,6 +128,10 @@ def worker_argv(concurrency: int = 1) -> list[str]:
     return [sys.executable, "-m", "cutout", "worker", f"--concurrency={concurrency}"]
 
 
+def dispatcher_argv() -> list[str]:
+    return [sys.executable, "-m", "cutout", "dispatcher"]
+
+
 def worker_ready(log_path: Path) -> bool:
     """Celery prints ``ready.`` once the worker consumes; the model loads before that."""
     return log_path.exists() and b" ready." in log_path.read_bytes()
@@ -181,6 +185,10 @@ def up() -> None:
         (RUN_DIR / "worker.log").unlink(missing_ok=True)
         worker = _start("worker", worker_argv(), env)
         wait_until(lambda: worker_ready(RUN_DIR / "worker.log"), 120, "worker", worker)
+    if not _alive("dispatcher"):
+        (RUN_DIR / "dispatcher.log").unlink(missing_ok=True)
+        dispatcher = _start("dispatcher", dispatcher_argv(), env)
+        wait_until(lambda: worker_ready(RUN_DIR / "dispatcher.log"), 60, "dispatcher", dispatcher)
     if not port_open(API_PORT):
         api = _start("api", api_argv(API_PORT), env)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{API_PORT}/readyz"), 60, "API", api)
@@ -188,7 +196,7 @@ def up() -> None:
 
 
 def down() -> None:
-    for name in ("api", "worker", "s3"):
+    for name in ("api", "dispatcher", "worker", "s3"):
         if _alive(name):
             stop(int(_pidfile(name).read_text()))
             print(f"stopped {name}")

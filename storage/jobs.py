@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage import ledger, metrics
+from storage import ledger, metrics, outbox
 from storage.error_codes import ErrorCode
 from storage.models import Job, JobStatus
 
@@ -31,6 +31,9 @@ class NewJob:
     options: dict[str, Any]
     input_key: str
     request_id: str | None = None
+    webhook_url: str | None = None
+    batch_id: uuid.UUID | None = None
+    batch_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,9 @@ def create_and_debit(session: Session, job: NewJob) -> int:
             options=job.options,
             input_key=job.input_key,
             request_id=job.request_id,
+            webhook_url=job.webhook_url,
+            batch_id=job.batch_id,
+            batch_index=job.batch_index,
         )
     )
     new_balance = ledger.debit_job(session, job.tenant_id, job.id, job.cost)
@@ -91,8 +97,11 @@ def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob |
 
 
 def succeed(session: Session, job_id: uuid.UUID, result_key: str) -> bool:
-    """Record the result; False when the job already ended (another attempt got there first)."""
-    result = session.execute(
+    """Record the result; False when the job already ended (another attempt got there first).
+
+    A job with a webhook gets its ``job.succeeded`` event in the outbox in this transaction.
+    """
+    ended = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
         .values(
@@ -101,10 +110,13 @@ def succeed(session: Session, job_id: uuid.UUID, result_key: str) -> bool:
             finished_at=func.now(),
             lease_expires_at=None,
         )
-    )
-    if result.rowcount != 1:
+        .returning(Job.webhook_url)
+    ).one_or_none()
+    if ended is None:
         return False
     metrics.count_success(session)
+    if ended.webhook_url:
+        outbox.record_completion(session, job_id)
     return True
 
 
@@ -114,8 +126,9 @@ def fail_and_refund(
     """End the job as failed and return its credits, in the caller's transaction.
 
     Returns the credits refunded, or None when the job had already ended (nothing changes).
+    A job with a webhook gets its ``job.failed`` event in the outbox in this transaction.
     """
-    result = session.execute(
+    ended = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status.in_(UNFINISHED))
         .values(
@@ -125,11 +138,14 @@ def fail_and_refund(
             finished_at=func.now(),
             lease_expires_at=None,
         )
-    )
-    if result.rowcount != 1:
+        .returning(Job.webhook_url)
+    ).one_or_none()
+    if ended is None:
         return None
     refunded = ledger.refund_job(session, job_id)
     metrics.count_failure(session, str(code), refunded)
+    if ended.webhook_url:
+        outbox.record_completion(session, job_id)
     return refunded
 
 
@@ -145,6 +161,15 @@ def release(session: Session, job_id: uuid.UUID) -> bool:
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-        .values(status=JobStatus.QUEUED, lease_expires_at=None)
+        .values(status=JobStatus.QUEUED, lease_expires_at=None, enqueued_at=func.now())
     )
     return result.rowcount == 1
+
+
+def get_for_tenant(session: Session, job_id: uuid.UUID, tenant_id: uuid.UUID) -> Job | None:
+    """The job if it belongs to the tenant; another tenant's job is as good as absent."""
+    return session.scalar(
+        select(Job)
+        .where(Job.id == job_id, Job.tenant_id == tenant_id)
+        .execution_options(populate_existing=True)
+    )

@@ -139,6 +139,12 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("batches.id"))
+    batch_index: Mapped[int | None] = mapped_column(Integer)
+    enqueued_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    requeues: Mapped[int] = mapped_column(Integer, default=0)
+    purged_at: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint(
@@ -150,3 +156,78 @@ class Job(Base):
         ),
         CheckConstraint("(status = 'failed') = (error_code IS NOT NULL)", name="error_iff_failed"),
     )
+
+
+class Batch(Base):
+    """Up to 100 jobs submitted and charged together (all or nothing)."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    item_count: Mapped[int] = mapped_column(Integer)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class WebhookSecret(Base):
+    """A tenant's ``whsec_`` signing secret; two are active while a rotation's grace runs."""
+
+    __tablename__ = "webhook_secrets"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime | None]
+
+
+class WebhookEndpoint(Base):
+    """A tenant's webhook URL that answered 410 Gone: no more deliveries until re-enabled."""
+
+    __tablename__ = "webhook_endpoints"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class EventStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # the retry window ran out
+    DISABLED = "disabled"  # the endpoint answered 410 Gone
+
+
+class WebhookEvent(Base):
+    """The outbox: one row per event, written in the transaction that finished the job."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
+    url: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    finished_at: Mapped[datetime | None]
+
+
+class WebhookAttempt(Base):
+    """One HTTP delivery attempt of an event, successful or not."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column()
+    duration_ms: Mapped[int | None] = mapped_column(Integer)  # None: in flight or interrupted
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -8,6 +8,7 @@ boto3 clients are thread-safe, keep a connection pool, and are expensive to crea
 
 from __future__ import annotations
 
+import math
 import uuid
 
 import boto3
@@ -72,6 +73,37 @@ class ObjectStore:
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_many(self, keys: list[str]) -> None:
+        """Delete up to 1000 keys in one request; missing keys are not an error."""
+        if keys:
+            self._client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+            )
+
+    def apply_retention(self, hours: float) -> int:
+        """Expire inputs and results through a bucket lifecycle rule; returns its days.
+
+        S3 counts lifecycle expiry in whole days, so this is the backstop behind the sweeper,
+        which deletes a finished job's objects after exactly ``retention_hours``.
+        """
+        days = max(1, math.ceil(hours / 24))
+        self._client.put_bucket_lifecycle_configuration(
+            Bucket=self.bucket,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": f"cutout-expire-{prefix.rstrip('/')}",
+                        "Filter": {"Prefix": prefix},
+                        "Status": "Enabled",
+                        "Expiration": {"Days": days},
+                    }
+                    for prefix in ("inputs/", "results/")
+                ]
+            },
+        )
+        return days
 
     def presigned_get(self, key: str) -> str:
         """A SigV4 URL for GET, valid for ``result_url_ttl_seconds`` (one hour by default)."""

@@ -115,6 +115,34 @@ class Settings(BaseSettings):
     models_dir: Path = Path.home() / ".cache" / "cutout" / "models"
     """Folder holding pulled model weights."""
 
+    # --- Async jobs, batches, retention and webhooks.
+    max_batch_items: int = Field(100, ge=1, le=1000)
+    """Most items one POST /v1/batches may hold."""
+    max_batch_body_bytes: int = Field(300 * 1024 * 1024, ge=1)
+    """Largest POST /v1/batches body (uploads of all items together), in bytes."""
+    batch_fetch_concurrency: int = Field(8, ge=1)
+    """image_url downloads a batch submission runs at once."""
+    retention_hours: float = Field(24.0, gt=0)
+    """Inputs and results of finished jobs are deleted after this long (sweeper + S3 lifecycle)."""
+    stuck_job_after_seconds: float = Field(600.0, gt=0)
+    """A job queued (or leased by a dead worker) this long is sent to the queue again."""
+    stuck_job_max_requeues: int = Field(3, ge=0)
+    """Re-sends of a stuck job before it is failed and refunded."""
+    sweep_interval_seconds: float = Field(30.0, gt=0)
+    """How often the dispatcher sweeps the outbox, stuck jobs and expired objects."""
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    """Time allowed for one webhook delivery attempt."""
+    webhook_retry_base_seconds: float = Field(5.0, gt=0)
+    """Delay before the first webhook retry; each next one is webhook_retry_factor times longer."""
+    webhook_retry_factor: float = Field(4.0, ge=1)
+    """Growth of the delay between webhook retries (exponential backoff)."""
+    webhook_retry_max_delay_seconds: float = Field(6 * 3600.0, gt=0)
+    """Longest delay between two webhook attempts."""
+    webhook_retry_window_seconds: float = Field(24 * 3600.0, gt=0)
+    """Webhook retries go on this long after the event; the last attempt falls at its end."""
+    webhook_secret_grace_hours: float = Field(24.0, ge=0)
+    """After a rotation, the previous webhook secret keeps signing (a 2nd signature) this long."""
+
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> Settings:
         if self.environment == "production":

@@ -9,6 +9,8 @@ and only a worker process imports :mod:`workers.tasks` and with it the pipeline.
   does not strand others behind it.
 - The hard time limit stays below Redis's visibility timeout, or Redis would hand a job that is
   still running to a second worker. The job row's lease guards against that case anyway.
+- Webhook deliveries and the periodic sweep go to their own queue, served by ``cutout
+  dispatcher`` (which runs Celery beat for the sweep), so they never wait behind images.
 """
 
 from __future__ import annotations
@@ -16,13 +18,20 @@ from __future__ import annotations
 from celery import Celery
 
 from storage.settings import Settings
-from workers.contract import REMOVE_BACKGROUND_TASK, cpu_queue
+from workers.contract import (
+    DELIVER_WEBHOOK_TASK,
+    REMOVE_BACKGROUND_TASK,
+    SWEEP_TASK,
+    cpu_queue,
+    dispatch_queue,
+)
 
 
 def create_celery(settings: Settings) -> Celery:
     if settings.task_time_limit_seconds + 10 > settings.broker_visibility_timeout_seconds:
         raise ValueError("task_time_limit_seconds must stay 10 s below the visibility timeout")
     queue = cpu_queue(settings.redis_namespace)
+    dispatch = dispatch_queue(settings.redis_namespace)
     app = Celery("cutout", broker=settings.redis_url, set_as_current=False)
     app.conf.update(
         broker_transport_options={
@@ -31,7 +40,19 @@ def create_celery(settings: Settings) -> Celery:
         },
         broker_connection_retry_on_startup=True,
         task_default_queue=queue,
-        task_routes={REMOVE_BACKGROUND_TASK: {"queue": queue}},
+        task_routes={
+            REMOVE_BACKGROUND_TASK: {"queue": queue},
+            DELIVER_WEBHOOK_TASK: {"queue": dispatch},
+            SWEEP_TASK: {"queue": dispatch},
+        },
+        beat_schedule={
+            "sweep": {
+                "task": SWEEP_TASK,
+                "schedule": settings.sweep_interval_seconds,
+                "options": {"expires": settings.sweep_interval_seconds},
+            }
+        },
+        beat_scheduler="celery.beat:Scheduler",  # in memory: no schedule file to manage
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,

@@ -11,10 +11,17 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 REMOVE_BACKGROUND_TASK = "cutout.remove_background"
+DELIVER_WEBHOOK_TASK = "cutout.deliver_webhook"
+SWEEP_TASK = "cutout.sweep"
 
 
 def cpu_queue(namespace: str) -> str:
     return f"{namespace}.cpu"
+
+
+def dispatch_queue(namespace: str) -> str:
+    """Webhook deliveries and sweeps: light work, served by ``cutout dispatcher``."""
+    return f"{namespace}.dispatch"
 
 
 @dataclass(frozen=True, slots=True)

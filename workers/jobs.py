@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from enum import StrEnum
 
-from storage import jobs, logs
+from storage import jobs, logs, outbox
 from storage.db import transaction
 from storage.error_codes import ErrorCode
 from storage.image_probe import ImageRejected
@@ -21,7 +21,7 @@ from storage.models import JobStatus
 from storage.objects import PNG, result_key
 from storage.outcomes import Outcome, channel
 from workers import metrics
-from workers.contract import JobOptions
+from workers.contract import DELIVER_WEBHOOK_TASK, JobOptions
 from workers.pipeline.run import StageTimes, remove_background
 from workers.runtime import WorkerRuntime
 
@@ -77,6 +77,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
     metrics.observe_stages(times.seconds)
     with transaction(runtime.sessions) as session:
         recorded = jobs.succeed(session, job_id, key)
+        event_id = outbox.pending_event(session, job_id) if recorded else None
     log.info(
         "job %s succeeded (attempt %d) %s",
         job_id,
@@ -85,7 +86,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
     )
     if not recorded:
         return Disposition.DUPLICATE
-    publish(runtime, job_id, JobStatus.SUCCEEDED)
+    publish(runtime, job_id, JobStatus.SUCCEEDED, event_id)
     return Disposition.SUCCEEDED
 
 
@@ -93,10 +94,11 @@ def fail(job_id: uuid.UUID, runtime: WorkerRuntime, code: ErrorCode, message: st
     """End the job as failed and refund it; harmless when it already ended."""
     with transaction(runtime.sessions) as session:
         refunded = jobs.fail_and_refund(session, job_id, code, message)
+        event_id = outbox.pending_event(session, job_id) if refunded is not None else None
     if refunded is None:
         return Disposition.DUPLICATE
     log.info("job %s failed with %s; %d credits refunded", job_id, code, refunded)
-    publish(runtime, job_id, JobStatus.FAILED)
+    publish(runtime, job_id, JobStatus.FAILED, event_id)
     return Disposition.FAILED
 
 
@@ -106,9 +108,17 @@ def release(job_id: uuid.UUID, runtime: WorkerRuntime) -> None:
         jobs.release(session, job_id)
 
 
-def publish(runtime: WorkerRuntime, job_id: uuid.UUID, status: JobStatus) -> None:
-    """Best effort: waiters also poll Postgres, so a lost notification only costs latency."""
+def publish(
+    runtime: WorkerRuntime, job_id: uuid.UUID, status: JobStatus, event_id: str | None
+) -> None:
+    """Best effort: waiters also poll Postgres, and the sweep finds undelivered webhook events,
+    so a lost notification only costs latency."""
     try:
         runtime.redis.publish(channel(runtime.settings), Outcome(job_id, status).encode())
     except Exception:
         log.warning("job %s: outcome notification not published", job_id, exc_info=True)
+    if event_id is not None:
+        try:
+            runtime.celery.send_task(DELIVER_WEBHOOK_TASK, args=[event_id])
+        except Exception:
+            log.warning("job %s: webhook %s left to the sweep", job_id, event_id, exc_info=True)

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import redis
+from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_sessionmaker
 from storage.objects import ObjectStore
 from storage.settings import Settings
+from workers.celery_app import create_celery
 from workers.models.registry import get_spec, locate
 from workers.models.session import SessionConfig
 from workers.pipeline.segment import Segmenter
@@ -41,6 +43,11 @@ class WorkerRuntime:
     @cached_property
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5)
+
+    @cached_property
+    def celery(self) -> Celery:
+        """For sending follow-up messages (webhook deliveries) by task name."""
+        return create_celery(self.settings)
 
     @cached_property
     def segmenter(self) -> Segmenter:

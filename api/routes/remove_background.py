@@ -9,13 +9,12 @@ from fastapi.responses import JSONResponse
 from api.accept import PNG, wants_png
 from api.deps import RateLimitedCaller, ServicesDep
 from api.errors import ApiError
-from api.image_fetch import fetch_image
+from api.image_input import prepared_image
 from api.job_flow import accept_job, wait_for_outcome
 from api.remove_request import parse_removal_request
 from api.request_context import current_request_id
 from api.schemas import ErrorBody, ResultUrl, error_example
 from storage.error_codes import ErrorCode
-from storage.image_probe import ImageRejected, probe
 from storage.models import JobStatus
 
 router = APIRouter(tags=["remove background"])
@@ -83,17 +82,8 @@ _REQUEST_BODY = {
 async def remove_background(
     request: Request, caller: RateLimitedCaller, services: ServicesDep
 ) -> Response:
-    settings = services.settings
-    removal = await parse_removal_request(request, settings.max_image_bytes)
-    image = removal.image
-    if image is None:
-        assert removal.image_url is not None
-        image = await fetch_image(services.http, removal.image_url, settings.max_image_bytes)
-    try:
-        probe(image, min_side=settings.min_image_side, max_side=settings.max_image_side)
-    except ImageRejected as rejected:
-        raise ApiError(rejected.code, rejected.message) from None
-
+    removal = await parse_removal_request(request, services.settings.max_image_bytes)
+    image = await prepared_image(services, removal)
     job = await accept_job(services, caller, image, removal.options, current_request_id())
     job = await wait_for_outcome(services, job.id)
     if job.status == JobStatus.FAILED:

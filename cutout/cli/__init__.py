@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(admin.app, name="admin")
 app.command("serve")(servers.serve)
 app.command("worker")(servers.worker)
+app.command("dispatcher")(servers.dispatcher)
 app.command("remove")(remove.remove)
 
 

@@ -84,3 +84,64 @@ def balance(tenant: Annotated[str, typer.Argument(help="Tenant name or id.")]) -
     with transaction(_sessions()) as session:
         value = ledger.balance(session, _tenant_id(session, tenant))
     typer.echo(json.dumps({"balance": value}))
+
+
+@app.command("rotate-webhook-secret")
+def rotate_webhook_secret(
+    tenant: Annotated[str, typer.Argument(help="Tenant name or id.")],
+    grace_hours: Annotated[
+        float | None,
+        typer.Option(min=0, help="How long the old secret keeps signing (default from settings)."),
+    ] = None,
+) -> None:
+    """Add a new webhook signing secret; the old one keeps signing during the grace period."""
+    from datetime import timedelta
+
+    from storage import webhook_secrets
+
+    hours = get_settings().webhook_secret_grace_hours if grace_hours is None else grace_hours
+    with transaction(_sessions()) as session:
+        rows = webhook_secrets.rotate(session, _tenant_id(session, tenant), timedelta(hours=hours))
+    typer.echo(
+        json.dumps(
+            {
+                "secrets": [
+                    {
+                        "secret": row.secret,
+                        "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+                    }
+                    for row in rows
+                ]
+            }
+        )
+    )
+
+
+@app.command()
+def sweep() -> None:
+    """Run the periodic sweep once: due webhooks, stuck jobs, expired inputs and results."""
+    from dataclasses import asdict
+
+    from storage.objects import ObjectStore
+    from workers.celery_app import create_celery
+    from workers.sweeper import sweep as run_sweep
+
+    settings = get_settings()
+    celery = create_celery(settings)
+    report = run_sweep(
+        settings,
+        _sessions(),
+        ObjectStore(settings),
+        lambda task, argument: celery.send_task(task, args=[argument]),
+    )
+    typer.echo(json.dumps(asdict(report)))
+
+
+@app.command("apply-retention")
+def apply_retention() -> None:
+    """Put the bucket's lifecycle rule expiring inputs and results (CUTOUT_RETENTION_HOURS)."""
+    from storage.objects import ObjectStore
+
+    settings = get_settings()
+    days = ObjectStore(settings).apply_retention(settings.retention_hours)
+    typer.echo(json.dumps({"bucket": settings.s3_bucket, "expiration_days": days}))

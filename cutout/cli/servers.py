@@ -59,3 +59,31 @@ def worker(
             "--without-mingle",
         ]
     )
+
+
+def dispatcher(
+    beat: Annotated[
+        bool, typer.Option(help="Also run Celery beat for the periodic sweep (one is enough).")
+    ] = True,
+    concurrency: Annotated[int, typer.Option(min=1, help="Deliveries at once.")] = 4,
+    loglevel: str = "INFO",
+) -> None:
+    """Run the Celery worker that delivers webhooks and sweeps (no model is loaded)."""
+    from storage.settings import get_settings
+    from workers.contract import dispatch_queue
+    from workers.dispatcher import app
+
+    settings = get_settings()
+    argv = [
+        "worker",
+        f"--loglevel={loglevel}",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+        f"--queues={dispatch_queue(settings.redis_namespace)}",
+        "--without-gossip",
+        "--without-mingle",
+        f"--hostname=dispatcher-{settings.redis_namespace}@%h",
+    ]
+    if beat:
+        argv.append("--beat")
+    app.worker_main(argv)

@@ -1,0 +1,73 @@
+"""Asynchronous jobs: ``POST /v1/jobs/remove-background`` answers 202 once the job is paid for
+and queued; ``GET /v1/jobs/{id}`` tells how it went (and a webhook can say so too)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import CallerDep, RateLimitedCaller, ServicesDep
+from api.image_input import prepared_image
+from api.job_flow import accept_job
+from api.job_views import absolute, job_view
+from api.remove_request import parse_removal_request
+from api.request_context import current_request_id
+from api.routes.remove_background import _ERROR_RESPONSES, _REQUEST_BODY, CREDITS_HEADER
+from api.schemas import ErrorBody, JobAccepted, JobStatusBody
+from storage.job_summary import status_path
+
+router = APIRouter(tags=["asynchronous jobs"])
+
+
+@router.post(
+    "/v1/jobs/remove-background",
+    summary="Remove background, asynchronously",
+    description=(
+        "The body of `/v1/remove-background`, plus an optional `webhook_url` called when the job"
+        " ends. Answers 202 once the input is validated and the credits are charged; poll"
+        " `status_url` or wait for the webhook. A failed job is refunded."
+    ),
+    status_code=202,
+    response_model=JobAccepted,
+    responses={k: v for k, v in _ERROR_RESPONSES.items() if k != 504},
+    openapi_extra=_REQUEST_BODY,
+)
+async def submit_job(
+    request: Request, caller: RateLimitedCaller, services: ServicesDep
+) -> JSONResponse:
+    removal = await parse_removal_request(request, services.settings.max_image_bytes)
+    image = await prepared_image(services, removal)
+    job = await accept_job(
+        services,
+        caller,
+        image,
+        removal.options,
+        current_request_id(),
+        webhook_url=removal.webhook_url,
+        wait=False,
+    )
+    return JSONResponse(
+        {
+            "job_id": str(job.id),
+            "status": job.status,
+            "status_url": absolute(request, status_path(job)),
+        },
+        status_code=202,
+        headers={CREDITS_HEADER: str(job.cost)},
+    )
+
+
+@router.get(
+    "/v1/jobs/{job_id}",
+    summary="A job's status",
+    description=(
+        "Status, timestamps, credits, the error on failure, a fresh `result_url` (valid 1 h) on"
+        " success, and the webhook's delivery attempts. Another tenant's job is a 404."
+    ),
+    response_model=JobStatusBody,
+    responses={404: {"model": ErrorBody, "description": "No such job (for this tenant)."}},
+)
+async def get_job(
+    job_id: str, request: Request, caller: CallerDep, services: ServicesDep
+) -> JSONResponse:
+    return JSONResponse(await job_view(services, request, caller, job_id))
