@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 
+from botocore.exceptions import BotoCoreError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.request_context import REQUEST_ID_HEADER, BodyTooLarge
@@ -76,6 +79,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, code, message, exc.status_code, dict(exc.headers or {}))
 
 
+# A backing service that cannot be reached right now: the caller should retry, not report a bug.
+UNAVAILABLE = (RedisError, OperationalError, InterfaceError, BotoCoreError, ConnectionError)
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning(
+        "%s %s: a backing service is unreachable: %r", request.method, request.url.path, exc
+    )
+    return error_response(
+        request,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        "A backing service is unavailable; retry shortly.",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "unhandled error on %s %s (request %s)",
@@ -92,4 +112,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -19,11 +19,12 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
+from sqlalchemy.exc import DBAPIError
 
 from api.backpressure import refuse_when_overloaded
 from api.bounded import each_bounded
@@ -39,6 +40,7 @@ from storage.pricing import job_cost
 from workers.contract import DELIVER_WEBHOOK_TASK, REMOVE_BACKGROUND_TASK, JobOptions, cpu_queue
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 async def accept_job(
@@ -184,18 +186,52 @@ async def fail_job(services: Services, job_id: uuid.UUID, code: ErrorCode, messa
             log.warning("webhook %s left to the sweep", event_id, exc_info=True)
 
 
+# Postgres unreachable (restarting, failing over): worth waiting out, not worth failing a job
+# that is paid for and may well be finishing in a worker.
+DATABASE_DOWN = (DBAPIError, OSError)
+DATABASE_PATIENCE_SECONDS = 30.0
+
+
+async def _patiently(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, retried with backoff while Postgres is unreachable, for a bounded time."""
+    deadline = anyio.current_time() + DATABASE_PATIENCE_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            return await call()
+        except DATABASE_DOWN as error:
+            if anyio.current_time() + delay > deadline:
+                raise
+            log.warning("%s: database unreachable (%r); retrying", what, error)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 3.0)
+
+
 async def wait_for_outcome(services: Services, job_id: uuid.UUID) -> Job:
-    """The finished job; after the wait timeout, fails it (refunded) unless it finished."""
+    """The finished job; after the wait timeout, fails it (refunded) unless it finished.
+
+    A brief Postgres outage does not end the wait: the job is paid for and may finish, so state
+    reads that fail count as "not finished yet", and the final writes and reads are retried.
+    """
 
     async def is_finished() -> bool:
-        return (await read_job(services, job_id)).status not in jobs.UNFINISHED
+        try:
+            return (await read_job(services, job_id)).status not in jobs.UNFINISHED
+        except DATABASE_DOWN as error:
+            log.warning("job %s: state not readable (%r); still waiting", job_id, error)
+            return False
 
     finished = await services.waiter.wait(
         job_id, services.settings.job_wait_timeout_seconds, is_finished
     )
     if not finished:
         log.warning("job %s did not finish in time; failing it", job_id)
-        await fail_job(services, job_id, ErrorCode.TIMEOUT, "The image took too long to process.")
-    job = await read_job(services, job_id)
+        await _patiently(
+            f"job {job_id}",
+            lambda: fail_job(
+                services, job_id, ErrorCode.TIMEOUT, "The image took too long to process."
+            ),
+        )
+    job = await _patiently(f"job {job_id}", lambda: read_job(services, job_id))
     assert job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
     return job

@@ -174,24 +174,34 @@ class TestTenant:
     api_key: str
 
 
-@pytest.fixture
-def make_tenant(sessions: sessionmaker[Session], settings: Settings) -> Callable[..., TestTenant]:
-    """Create a fresh tenant (unique per test) with the given credits and plan."""
+def create_test_tenant(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    credits: int = 100,
+    per_minute: int = 1000,
+    burst: int | None = None,
+) -> TestTenant:
+    """A fresh tenant with credits and a key, in whichever database ``sessions`` reaches."""
     from storage import api_keys, ledger, tenants
     from storage.db import transaction
 
+    name = f"tenant-{uuid.uuid4().hex[:12]}"
+    with transaction(sessions) as session:
+        tenant_id = tenants.create_tenant(
+            session, name, tenants.Plan(per_minute, burst or per_minute, 16)
+        )
+        if credits:
+            ledger.grant(session, tenant_id, credits, reason="test credits")
+        key = api_keys.create_key(session, tenant_id, settings.api_key_secret.get_secret_value())
+    return TestTenant(tenant_id, name, key)
+
+
+@pytest.fixture
+def make_tenant(sessions: sessionmaker[Session], settings: Settings) -> Callable[..., TestTenant]:
+    """Create a fresh tenant (unique per test) with the given credits and plan."""
+
     def make(credits: int = 100, per_minute: int = 1000, burst: int | None = None) -> TestTenant:
-        name = f"tenant-{uuid.uuid4().hex[:12]}"
-        with transaction(sessions) as session:
-            tenant_id = tenants.create_tenant(
-                session, name, tenants.Plan(per_minute, burst or per_minute, 16)
-            )
-            if credits:
-                ledger.grant(session, tenant_id, credits, reason="test credits")
-            key = api_keys.create_key(
-                session, tenant_id, settings.api_key_secret.get_secret_value()
-            )
-        return TestTenant(tenant_id, name, key)
+        return create_test_tenant(sessions, settings, credits, per_minute, burst)
 
     return make
 

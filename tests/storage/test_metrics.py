@@ -30,9 +30,13 @@ def test_debits_refunds_and_outcomes_count_after_commit_only(sessions, make_tena
     succeeded = counter("cutout_jobs_finished_total", outcome="succeeded", error_code="")
 
     # A debit whose transaction rolls back was never made: not counted.
-    with pytest.raises(RuntimeError), transaction(sessions) as session:
-        jobs.create_and_debit(session, new_job(tenant.id, 4))
-        raise RuntimeError("crash before commit")
+    def crash_before_commit() -> None:
+        with transaction(sessions) as session:
+            jobs.create_and_debit(session, new_job(tenant.id, 4))
+            raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        crash_before_commit()
     assert counter("cutout_credits_debited_total") == debited
 
     lucky, unlucky = new_job(tenant.id, 1), new_job(tenant.id, 4)
