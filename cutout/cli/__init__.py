@@ -17,6 +17,7 @@ app.add_typer(admin.app, name="admin")
 app.command("serve")(servers.serve)
 app.command("worker")(servers.worker)
 app.command("dispatcher")(servers.dispatcher)
+app.command("flower")(servers.flower)
 app.command("remove")(remove.remove)
 
 
