@@ -68,6 +68,7 @@ async def _validation_error(request: Request, _: Exception) -> JSONResponse:
 
 
 _HTTP_CODES = {
+    400: (ErrorCode.INVALID_REQUEST_BODY, "The request body was empty or invalid."),
     404: (ErrorCode.NOT_FOUND, "Not found."),
     405: (ErrorCode.INVALID_REQUEST_BODY, "Method not allowed."),
 }

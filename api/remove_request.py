@@ -15,6 +15,8 @@ from typing import Any
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from api.errors import ApiError
 from storage.error_codes import ErrorCode
@@ -174,9 +176,12 @@ async def open_form(request: Request, *, max_files: int, max_fields: int) -> For
         return await request.form(
             max_files=max_files, max_fields=max_fields, max_part_size=64 * 1024
         )
-    except ValueError as error:  # python-multipart's parse errors
+    except (ValueError, MultiPartException, HTTPException) as error:
+        # python-multipart raises ValueError; Starlette wraps its own MultiPartException in a
+        # 400 HTTPException when running inside an app.
+        detail = getattr(error, "detail", None) or getattr(error, "message", None) or error
         raise ApiError(
-            ErrorCode.INVALID_REQUEST_BODY, f"The multipart body is invalid: {error}"
+            ErrorCode.INVALID_REQUEST_BODY, f"The multipart body is invalid: {detail}"
         ) from None
 
 

@@ -6,17 +6,16 @@ import logging
 from dataclasses import dataclass
 
 import anyio
-import httpx
 from celery import Celery
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from api.image_fetch import make_client
 from api.outcome_waiter import OutcomeWaiter
 from api.rate_limit import RateLimiter
 from storage.db import make_async_engine, make_async_sessionmaker
 from storage.objects import ObjectStore
 from storage.outcomes import channel
+from storage.safe_http import SafeHttpClient, client_from_settings
 from storage.settings import Settings
 from workers.celery_app import create_celery
 
@@ -33,7 +32,7 @@ class Services:
     celery: Celery
     limiter: RateLimiter
     waiter: OutcomeWaiter
-    http: httpx.AsyncClient
+    http: SafeHttpClient
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -53,7 +52,7 @@ class Services:
             celery=create_celery(settings),
             limiter=RateLimiter(redis, settings.redis_namespace),
             waiter=waiter,
-            http=make_client(settings.image_url_timeout_seconds),
+            http=client_from_settings(settings, user_agent="cutout-fetch/1 (+image_url)"),
         )
 
     async def close(self) -> None:

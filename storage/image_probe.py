@@ -10,6 +10,7 @@ the pixels later; an image whose header is fine but whose data is broken fails t
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -18,6 +19,22 @@ from PIL import Image
 from storage.error_codes import ErrorCode
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+
+# What Pillow raises on broken input: besides OSError, its plugins let struct.error, IndexError
+# and friends escape while parsing chunk headers. MemoryError is deliberately not here.
+DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
 
 # Formats we recognise but do not process: they get unsupported_image_format, not
 # malformed_image, so a client knows converting the file will help.
@@ -94,7 +111,7 @@ def probe(data: bytes, *, min_side: int, max_side: int) -> ImageInfo:
             ErrorCode.RESOLUTION_TOO_HIGH,
             f"The image resolution is too high; the limit is {max_side}x{max_side}px.",
         ) from None
-    except (OSError, ValueError, SyntaxError):
+    except DECODE_ERRORS:
         raise ImageRejected(ErrorCode.MALFORMED_IMAGE, "The image could not be decoded.") from None
     if width > max_side or height > max_side:
         raise ImageRejected(

@@ -81,7 +81,15 @@ class Settings(BaseSettings):
     job_wait_timeout_seconds: float = Field(120.0, gt=0)
     """How long a synchronous request waits for its job before failing (and refunding) it."""
     image_url_timeout_seconds: float = Field(20.0, gt=0)
-    """Total time allowed to download an image_url."""
+    """Total time allowed to download an image_url (redirects included)."""
+
+    # --- Requests to client-chosen URLs (image_url, webhooks): docs/untrusted-input.md.
+    outbound_allowed_ports: list[int] = Field([80, 443], min_length=1)
+    """Ports outbound requests may connect to, as a JSON list (add e.g. 8080 for development)."""
+    outbound_connect_timeout_seconds: float = Field(5.0, gt=0)
+    """Time allowed to resolve a host and connect to it."""
+    outbound_test_origins: list[str] = Field(default_factory=list)
+    """Loopback `ip:port` origins outbound requests may reach; for the test suite only."""
 
     # --- Operations: backpressure, shutdown, metrics.
     max_queue_depth: int = Field(1000, ge=0)
@@ -150,6 +158,12 @@ class Settings(BaseSettings):
                 raise ValueError("CUTOUT_API_KEY_SECRET must be set in production")
             if self.s3_create_bucket:
                 raise ValueError("CUTOUT_S3_CREATE_BUCKET is a development convenience")
+        if self.outbound_test_origins:
+            if self.environment != "test":
+                raise ValueError("CUTOUT_OUTBOUND_TEST_ORIGINS is only for CUTOUT_ENVIRONMENT=test")
+            from storage.address_policy import parse_test_origins
+
+            parse_test_origins(self.outbound_test_origins)  # raises unless loopback ip:port
         return self
 
 

@@ -8,6 +8,7 @@ pipeline tests run without any.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -41,8 +42,18 @@ def s3_endpoint(run_dir: Path) -> Iterator[str]:
     devstack.stop(process)
 
 
+# Loopback servers the API and workers may send requests to (everything else on loopback stays
+# refused, as in production): each test server binds its port from ``test_origin_ports``.
+TEST_ORIGINS = ("photos", "eval", "scripted", "webhooks")
+
+
 @pytest.fixture(scope="session")
-def stack_env(s3_endpoint: str) -> Iterator[dict[str, str]]:
+def test_origin_ports() -> dict[str, int]:
+    return {name: devstack.free_port() for name in TEST_ORIGINS}
+
+
+@pytest.fixture(scope="session")
+def stack_env(s3_endpoint: str, test_origin_ports: dict[str, int]) -> Iterator[dict[str, str]]:
     """The environment shared by this process and the servers it starts."""
     env = {
         "CUTOUT_ENVIRONMENT": "test",
@@ -56,6 +67,10 @@ def stack_env(s3_endpoint: str) -> Iterator[dict[str, str]]:
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
+    # Only the servers get the test origins: in this process, tests build production-like
+    # Settings from the environment, which refuse them.
+    origins = [f"127.0.0.1:{port}" for port in test_origin_ports.values()]
+    env = {**env, "CUTOUT_OUTBOUND_TEST_ORIGINS": json.dumps(origins)}
     get_settings.cache_clear()
     yield env
     for name, value in saved.items():

@@ -69,3 +69,11 @@ def encode(array: np.ndarray, fmt: str = "PNG", **params: object) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, fmt, **params)
     return buffer.getvalue()
+
+
+def encode_cmyk(array: np.ndarray, **params: object) -> bytes:
+    """An H×W×4 CMYK array as a JPEG (Pillow writes it the Adobe way: inverted, with APP14)."""
+    height, width = array.shape[:2]
+    buffer = io.BytesIO()
+    Image.frombytes("CMYK", (width, height), array.tobytes()).save(buffer, "JPEG", **params)
+    return buffer.getvalue()

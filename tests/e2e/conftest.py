@@ -16,9 +16,9 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def _serve(directory: Path) -> Iterator[str]:
+def _serve(directory: Path, port: int) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -27,12 +27,12 @@ def _serve(directory: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def photo_server() -> Iterator[str]:
+def photo_server(test_origin_ports: dict[str, int]) -> Iterator[str]:
     """An HTTP origin for ``image_url`` tests, serving the CC0 samples."""
-    yield from _serve(SAMPLES)
+    yield from _serve(SAMPLES, test_origin_ports["photos"])
 
 
 @pytest.fixture(scope="session")
-def eval_server() -> Iterator[str]:
+def eval_server(test_origin_ports: dict[str, int]) -> Iterator[str]:
     """An HTTP origin serving the development evaluation set's photos."""
-    yield from _serve(EVAL_DIR)
+    yield from _serve(EVAL_DIR, test_origin_ports["eval"])
