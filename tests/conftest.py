@@ -159,9 +159,10 @@ def private_stack(
 ) -> Iterator[Callable[..., Server]]:
     """Start API or worker processes of a test's own, with settings of its own.
 
-    ``private_stack("api", CUTOUT_MAX_QUEUE_DEPTH="2")`` shares the session's database and S3
-    but, unless told otherwise, gets its own Redis namespace (so its queue is its own, and the
-    session's worker never takes its jobs). Every process started is stopped after the test.
+    ``private_stack("api", CUTOUT_MAX_QUEUE_DEPTH="2")`` (or ``"worker"``, ``"dispatcher"``)
+    shares the session's database and S3 but, unless told otherwise, gets its own Redis
+    namespace (so its queue is its own, and the session's worker never takes its jobs). Every
+    process started is stopped after the test.
     """
     started: list[Server] = []
     namespace = f"{stack_env['CUTOUT_REDIS_NAMESPACE']}-{uuid.uuid4().hex[:6]}"
@@ -169,7 +170,14 @@ def private_stack(
     def start(kind: str, concurrency: int = 1, **overrides: str) -> Server:
         env = {**stack_env, "CUTOUT_REDIS_NAMESPACE": namespace, **overrides}
         log = tmp_path / f"{kind}-{len(started)}.log"
-        server = start_api(env, log) if kind == "api" else start_worker(env, log, concurrency)
+        if kind == "api":
+            server = start_api(env, log)
+        elif kind == "dispatcher":
+            process = devstack.spawn(devstack.dispatcher_argv(), env, log)
+            devstack.wait_until(lambda: devstack.worker_ready(log), 60, "dispatcher", process)
+            server = Server("", process, log)
+        else:
+            server = start_worker(env, log, concurrency)
         started.append(server)
         return server
 

@@ -52,7 +52,7 @@ def assert_money_rule(sessions: sessionmaker[Session], tenant_id: uuid.UUID, gra
             and all(status in ("succeeded", "failed") for status in found.values())
             and found
         ),
-        180,
+        300,
         "every job to finish",
     )
     books = ledger(sessions, tenant_id)
@@ -75,7 +75,7 @@ def requests_in_flight(api_url: str, key: str, count: int) -> tuple[list, list[t
                 f"{api_url}{SYNC}",
                 headers={"X-API-Key": key, "Accept": "image/png"},
                 files={"image": ("p", sample(PHOTOS[index % 2]))},
-                timeout=180,
+                timeout=300,
             )
         except httpx.HTTPError as error:
             responses[index] = error
@@ -124,14 +124,18 @@ def first_success_after(api_url: str, key: str, timeout: float) -> float:
 
 
 def test_sigkill_a_worker_mid_job(private_stack, make_tenant, sessions):
-    # Short limits so redelivery happens within the drill: a message a dead worker held comes
-    # back after the visibility timeout (30 s), and its job's lease (25 s) has expired by then.
+    # Shorter limits than production so redelivery happens within the drill: a message a dead
+    # worker held comes back after the visibility timeout (60 s), when its job's lease (50 s)
+    # has expired. The dispatcher's sweep is the safety net for a job whose message is gone.
     limits = {
-        "CUTOUT_TASK_TIME_LIMIT_SECONDS": "20",
-        "CUTOUT_BROKER_VISIBILITY_TIMEOUT_SECONDS": "30",
-        "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "150",
+        "CUTOUT_TASK_TIME_LIMIT_SECONDS": "45",
+        "CUTOUT_BROKER_VISIBILITY_TIMEOUT_SECONDS": "60",
+        "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "240",
+        "CUTOUT_STUCK_JOB_AFTER_SECONDS": "60",
+        "CUTOUT_SWEEP_INTERVAL_SECONDS": "5",
     }
     api = private_stack("api", **limits)
+    private_stack("dispatcher", **limits)
     doomed = private_stack("worker", **limits)
     tenant = make_tenant(credits=10)
 
@@ -148,12 +152,12 @@ def test_sigkill_a_worker_mid_job(private_stack, make_tenant, sessions):
         private_stack("worker", **limits)
         finished = wait_for(
             lambda: (row := job_row(sessions, running)).status in ("succeeded", "failed") and row,
-            180,
+            300,
             "the killed worker's job",
         )
         recovered_after = round(time.monotonic() - killed_at, 1)
         for thread in threads:
-            thread.join(180)
+            thread.join(300)
 
     outcomes = classify(responses)
     books = assert_money_rule(sessions, tenant.id, 10)
@@ -184,7 +188,7 @@ def test_restart_redis_with_requests_in_flight(private_stack, private_redis, mak
     time.sleep(2)
     private_redis.start()
     for thread in threads:
-        thread.join(180)
+        thread.join(300)
 
     outcomes = classify(responses)
     books = assert_money_rule(sessions, tenant.id, 20)
@@ -218,7 +222,7 @@ def test_stop_postgres_briefly(private_stack, private_postgres, store):
     time.sleep(3)
     private_postgres.start()
     for thread in threads:
-        thread.join(180)
+        thread.join(300)
 
     outcomes = classify(responses)
     books = assert_money_rule(sessions, tenant.id, 20)
