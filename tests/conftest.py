@@ -44,7 +44,7 @@ def s3_endpoint(run_dir: Path) -> Iterator[str]:
 
 # Loopback servers the API and workers may send requests to (everything else on loopback stays
 # refused, as in production): each test server binds its port from ``test_origin_ports``.
-TEST_ORIGINS = ("photos", "eval", "scripted", "webhooks")
+TEST_ORIGINS = ("photos", "eval", "scripted", "webhooks", "slow")
 
 
 @pytest.fixture(scope="session")

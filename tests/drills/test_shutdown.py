@@ -25,7 +25,7 @@ from workers.contract import cpu_queue
 
 
 @pytest.fixture
-def slow_origin() -> Iterator[tuple[str, threading.Event]]:
+def slow_origin(test_origin_ports: dict[str, int]) -> Iterator[tuple[str, threading.Event]]:
     """An image_url origin that answers after 3 s; the event is set when a request arrives."""
     arrived = threading.Event()
     photo = sample("chelsea.jpg")
@@ -43,7 +43,7 @@ def slow_origin() -> Iterator[tuple[str, threading.Event]]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server = ThreadingHTTPServer(("127.0.0.1", test_origin_ports["slow"]), Slow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/chelsea.jpg", arrived
     server.shutdown()
