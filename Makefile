@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_VERSION = $$(ls /etc/postgresql | head -n 1)
 
-.PHONY: install services up down demo test lint
+.PHONY: install services up down demo test lint bench-setup bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,10 @@ test: install services
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+# Benchmarks (bench/, docs/benchmarks.md): rembg in its own venv, weights copied, never downloaded.
+bench-setup: install
+	bench/setup.sh
+
+bench: bench-setup services
+	$(PY) bench/run_all.py

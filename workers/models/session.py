@@ -57,6 +57,9 @@ def open_session(path: Path, config: SessionConfig) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Memory-pattern planning makes the CPU arena grow on the second run (U²-Netp: ~340 MB →
+    # ~540 MB resident) for no measurable speed-up; without it the arena stays at its first size.
+    options.enable_mem_pattern = False
     options.intra_op_num_threads = config.intra_op_threads
     options.inter_op_num_threads = config.inter_op_threads
     providers = choose_providers(config.providers, ort.get_available_providers(), config.device_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -10,6 +12,9 @@ import onnxruntime as ort
 
 from workers.models.registry import ModelSpec
 from workers.models.session import SessionConfig, open_session
+
+if TYPE_CHECKING:
+    from workers.pipeline.run import StageTimes
 
 
 class Segmenter:
@@ -47,8 +52,20 @@ class Segmenter:
         """
         return self._session.run(None, {self._input_name: batch})[0][:, 0]
 
-    def predict(self, rgb: np.ndarray) -> np.ndarray:
-        """A soft foreground mask, H×W float32 in [0, 1], at the image's own size."""
-        mask = self.infer(self.preprocess(rgb))[0]
-        height, width = rgb.shape[:2]
-        return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    def predict(self, rgb: np.ndarray, times: StageTimes | None = None) -> np.ndarray:
+        """A soft foreground mask, H×W float32 in [0, 1], at the image's own size.
+
+        With ``times``, the two resizes (photo down to the network, mask back up) count as the
+        ``resize`` stage and the network itself as ``inference``.
+        """
+        with _stage(times, "resize"):
+            batch = self.preprocess(rgb)
+        with _stage(times, "inference"):
+            mask = self.infer(batch)[0]
+        with _stage(times, "resize"):
+            height, width = rgb.shape[:2]
+            return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _stage(times: StageTimes | None, name: str) -> AbstractContextManager[None]:
+    return times.stage(name) if times is not None else nullcontext()

