@@ -15,7 +15,7 @@ _STAGE_LABELS = {"segment": "inference"}
 
 STAGE_SECONDS = Histogram(
     "cutout_job_stage_seconds",
-    "Seconds per job stage (download, decode, inference, refine, shadow, encode, upload).",
+    "Seconds per job stage (download, decode, resize, inference, refine, shadow, encode, upload).",
     ["stage"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )

@@ -76,7 +76,16 @@ def test_worker_metrics_move_after_a_real_job(client, worker, make_tenant, balan
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    for stage in ("download", "decode", "inference", "refine", "encode", "upload", "shadow"):
+    for stage in (
+        "download",
+        "decode",
+        "resize",
+        "inference",
+        "refine",
+        "encode",
+        "upload",
+        "shadow",
+    ):
         assert moved("cutout_job_stage_seconds_count", stage=stage) == 1, stage
         assert moved("cutout_job_stage_seconds_sum", stage=stage) > 0, stage
     assert moved("cutout_jobs_finished_total", outcome="succeeded") == 1
