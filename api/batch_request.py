@@ -31,7 +31,9 @@ from api.remove_request import (
     validate_fields,
 )
 from api.services import Services
+from api.webhook_check import check_webhook_url
 from storage.error_codes import ErrorCode
+from storage.settings import Settings
 
 T = TypeVar("T")
 
@@ -47,7 +49,7 @@ async def _for_item(index: int, step: Awaitable[T]) -> T:
 async def _validate(data: Any, image: bytes | None) -> RemovalRequest:
     if not isinstance(data, dict):
         raise ApiError(ErrorCode.INVALID_PARAMETER, "an item must be a JSON object.")
-    return validate_fields(data, image)
+    return validate_fields(data, image, webhook=True)
 
 
 def _item_list(raw: Any, limit: int) -> list[Any]:
@@ -117,6 +119,10 @@ async def _from_multipart(
         await form.close()
 
 
+async def _checked_webhook(settings: Settings, url: str | None) -> None:
+    check_webhook_url(settings, url)
+
+
 async def parse_batch(request: Request, services: Services) -> list[BatchItem]:
     """The batch's items with their images, fetched (a few at once) and probed."""
     settings = services.settings
@@ -126,6 +132,8 @@ async def parse_batch(request: Request, services: Services) -> list[BatchItem]:
     else:
         requests = await _from_multipart(request, limit, settings.max_image_bytes)
 
+    for index, removal in enumerate(requests):
+        await _for_item(index, _checked_webhook(settings, removal.webhook_url))
     images: list[bytes | None] = [None] * len(requests)
 
     async def load(index: int, removal: RemovalRequest) -> None:

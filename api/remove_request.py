@@ -96,8 +96,16 @@ def _require_http_url(name: str, url: str) -> None:
         )
 
 
-def validate_fields(data: dict[str, Any], image: bytes | None) -> RemovalRequest:
-    """One request's (or one batch item's) fields, checked the same way for every endpoint."""
+def validate_fields(
+    data: dict[str, Any], image: bytes | None, *, webhook: bool = False
+) -> RemovalRequest:
+    """One request's (or one batch item's) fields, checked the same way for every endpoint.
+
+    ``webhook_url`` exists for asynchronous jobs only; elsewhere it is ignored like any unknown
+    field, as the seed contract has it.
+    """
+    if not webhook:
+        data = {name: value for name, value in data.items() if name != "webhook_url"}
     try:
         fields = Fields.model_validate(data)
     except ValidationError as error:
@@ -153,8 +161,8 @@ async def json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-async def _from_json(request: Request) -> RemovalRequest:
-    return validate_fields(await json_object(request), image=None)
+async def _from_json(request: Request, webhook: bool) -> RemovalRequest:
+    return validate_fields(await json_object(request), image=None, webhook=webhook)
 
 
 def form_shadow(raw: str) -> Any:
@@ -195,7 +203,7 @@ async def read_upload(name: str, value: UploadFile | str, max_image_bytes: int) 
     return image
 
 
-async def _from_multipart(request: Request, max_image_bytes: int) -> RemovalRequest:
+async def _from_multipart(request: Request, max_image_bytes: int, webhook: bool) -> RemovalRequest:
     form = await open_form(request, max_files=1, max_fields=16)
     try:
         data: dict[str, Any] = {}
@@ -205,7 +213,7 @@ async def _from_multipart(request: Request, max_image_bytes: int) -> RemovalRequ
                 image = await read_upload("image", value, max_image_bytes)
             elif isinstance(value, str):
                 data[name] = form_shadow(value) if name == "shadow" else value
-        return validate_fields(data, image)
+        return validate_fields(data, image, webhook=webhook)
     finally:
         await form.close()
 
@@ -223,7 +231,10 @@ async def body_media_type(request: Request) -> str:
     )
 
 
-async def parse_removal_request(request: Request, max_image_bytes: int) -> RemovalRequest:
+async def parse_removal_request(
+    request: Request, max_image_bytes: int, *, webhook: bool = False
+) -> RemovalRequest:
+    """The body of ``/v1/remove-background``; with ``webhook``, also its ``webhook_url``."""
     if await body_media_type(request) == "application/json":
-        return await _from_json(request)
-    return await _from_multipart(request, max_image_bytes)
+        return await _from_json(request, webhook)
+    return await _from_multipart(request, max_image_bytes, webhook)

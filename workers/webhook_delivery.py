@@ -22,7 +22,7 @@ from storage.models import EventStatus
 from storage.retry_schedule import RetryPolicy
 from storage.settings import Settings
 from storage.webhook_signing import signed_headers
-from workers.webhook_http import Poster
+from workers.webhook_http import Poster, Refused
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +72,19 @@ class Dispatcher:
             headers = {**headers, "X-Request-ID": request_id}
         status_code: int | None = None
         error: str | None = None
+        retry = True
         started = time.monotonic()
         try:
             status_code = self.post(event.url, body.encode(), headers)
-        except Exception as exc:  # every failure is an attempt to record, then retry
+        except Refused as refused:  # a forbidden destination stays forbidden
+            error, retry = f"Refused: {refused}"[:MAX_ERROR_CHARS], False
+        except Exception as exc:  # every other failure is an attempt to record, then retry
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
         duration_ms = round((time.monotonic() - started) * 1000)
 
         succeeded = status_code is not None and 200 <= status_code < 300
         next_at = None
-        if not succeeded and status_code != 410:
+        if retry and not succeeded and status_code != 410:
             next_at = RetryPolicy.from_settings(self.settings).next_attempt(
                 event.created_at, datetime.now(UTC), event.attempt, self.rng
             )

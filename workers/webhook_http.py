@@ -1,25 +1,36 @@
-"""The one place webhook deliveries touch the network.
+"""The one place webhook deliveries touch the network: the SSRF-safe client of
+:mod:`storage.safe_http`, the same that fetches ``image_url``.
 
-Delivery code depends only on :data:`Poster` (URL, body, headers → HTTP status, raising on
-network failure), so the transport can change without touching the retry logic.
+Delivery code depends only on :data:`Poster` (URL, body, headers → HTTP status, raising on any
+failure), so the retry logic is independent of the transport.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import httpx
-
+from storage.safe_http import Blocked, post_blocking
 from storage.settings import Settings
 
 Poster = Callable[[str, bytes, Mapping[str, str]], int]
 
 
-def make_poster(settings: Settings) -> Poster:
-    timeout = settings.webhook_timeout_seconds
+class Refused(Exception):
+    """The URL's destination is forbidden (private address, port…): retrying cannot help."""
 
+
+def make_poster(settings: Settings) -> Poster:
     def post(url: str, body: bytes, headers: Mapping[str, str]) -> int:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as http:
-            return http.post(url, content=body, headers=dict(headers)).status_code
+        try:
+            answer = post_blocking(
+                settings,
+                url,
+                content=body,
+                headers=headers,
+                time_limit=settings.webhook_timeout_seconds,
+            )
+        except Blocked as blocked:
+            raise Refused(str(blocked)) from blocked
+        return answer.status
 
     return post

@@ -14,6 +14,7 @@ from api.remove_request import parse_removal_request
 from api.request_context import current_request_id
 from api.routes.remove_background import _ERROR_RESPONSES, _REQUEST_BODY, CREDITS_HEADER
 from api.schemas import ErrorBody, JobAccepted, JobStatusBody
+from api.webhook_check import check_webhook_url
 from storage.job_summary import status_path
 
 router = APIRouter(tags=["asynchronous jobs"])
@@ -35,7 +36,8 @@ router = APIRouter(tags=["asynchronous jobs"])
 async def submit_job(
     request: Request, caller: RateLimitedCaller, services: ServicesDep
 ) -> JSONResponse:
-    removal = await parse_removal_request(request, services.settings.max_image_bytes)
+    removal = await parse_removal_request(request, services.settings.max_image_bytes, webhook=True)
+    check_webhook_url(services.settings, removal.webhook_url)
     image = await prepared_image(services, removal)
     job = await accept_job(
         services,

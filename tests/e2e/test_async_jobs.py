@@ -90,6 +90,14 @@ def test_async_refusals_charge_nothing(client, make_tenant, balance_of):
     )
     assert bad_hook.status_code == 400
     assert "webhook_url" in bad_hook.json()["error"]
+    for private in ("http://10.0.0.7/hook", "http://127.0.0.1:6379/", "http://169.254.169.254/"):
+        refused = client.post(
+            JOBS,
+            headers=headers,
+            json={"image_url": "https://example.com/a.jpg", "webhook_url": private},
+        )
+        assert refused.status_code == 400, private
+        assert refused.json()["error"].startswith("Invalid parameter webhook_url"), private
     assert balance_of(tenant.id) == 3
 
 
@@ -241,3 +249,15 @@ def test_a_job_lost_between_commit_and_enqueue_is_found_and_finished(
     assert job["status"] == "succeeded"
     assert rgba(httpx.get(job["result_url"]).content).shape == (400, 600, 4)
     assert balance_of(tenant.id) == 1
+
+
+def test_the_synchronous_endpoint_ignores_webhook_url_like_any_unknown_field(client, make_tenant):
+    tenant = make_tenant()
+    response = client.post(
+        "/v1/remove-background",
+        headers={"X-API-Key": tenant.api_key, "Accept": "image/png"},
+        files={"image": ("cat.jpg", sample("chelsea.jpg"))},
+        data={"webhook_url": "ftp://not-a-webhook"},
+    )
+    assert response.status_code == 200, response.text
+    assert rgba(response.content).shape == (300, 451, 4)
