@@ -81,7 +81,7 @@ def find_cast_shadow(rgb: np.ndarray, alpha: np.ndarray, footing: Footing) -> Sh
     if keep.size == 0:
         return None
     shadow = np.isin(labels, keep)
-    area = np.count_nonzero(shadow) / (height * height)
+    area = float(np.count_nonzero(shadow)) / (height * height)
     if area < MIN_AREA:
         return None
 
