@@ -31,7 +31,7 @@ EXAMPLES: dict[ErrorCode, str] = {
     _E.NOT_FOUND: "Not found.",
     _E.TIMEOUT: "The job did not finish in time; it was refunded.",
     _E.SERVICE_UNAVAILABLE: "The job queue is unavailable; nothing was charged. Retry later.",
-    _E.SERVICE_OVERLOADED: "The service is overloaded; nothing was charged. Retry after the Retry-After delay.",
+    _E.SERVICE_OVERLOADED: "The service is overloaded; nothing was charged. Retry later.",
     _E.INTERNAL_ERROR: "Internal service error.",
 }
 

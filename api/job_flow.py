@@ -20,7 +20,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import anyio
@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from api.backpressure import refuse_when_overloaded
 from api.bounded import each_bounded
 from api.errors import ApiError
+from api.model_choice import choose_model
 from api.services import Services
 from storage import batches, jobs, outbox
 from storage.api_keys import Caller
@@ -37,7 +38,14 @@ from storage.ledger import InsufficientCredits
 from storage.models import Job, JobStatus
 from storage.objects import input_key
 from storage.pricing import job_cost
-from workers.contract import DELIVER_WEBHOOK_TASK, REMOVE_BACKGROUND_TASK, JobOptions, cpu_queue
+from storage.settings import Settings
+from workers.contract import (
+    DELIVER_WEBHOOK_TASK,
+    REMOVE_BACKGROUND_TASK,
+    JobOptions,
+    queue_name,
+    route,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,7 +62,8 @@ async def accept_job(
     wait: bool = True,
 ) -> Job:
     """Store, charge and enqueue one job; ``wait`` when the caller will wait for its outcome."""
-    await refuse_when_overloaded(services, cpu_queue(services.settings.redis_namespace))
+    options = replace(options, model=choose_model(options.model, services.settings))
+    await refuse_when_overloaded(services, job_queue(services.settings, options.model))
     job_id = uuid.uuid4()
     new_job = _new_job(caller, job_id, options, request_id, webhook_url)
     await anyio.to_thread.run_sync(services.store.put, new_job.input_key, image)
@@ -63,7 +72,7 @@ async def accept_job(
     if wait:
         services.waiter.expect(job_id)
     try:
-        await anyio.to_thread.run_sync(_send, services, job_id)
+        await anyio.to_thread.run_sync(_send, services, job_id, options.model)
     except Exception:
         services.waiter.forget(job_id)
         log.exception("job %s could not be enqueued; refunding", job_id)
@@ -91,8 +100,13 @@ async def accept_batch(
     An item whose message cannot be sent is failed and refunded like a synchronous job; the
     others go ahead.
     """
-    await refuse_when_overloaded(services, cpu_queue(services.settings.redis_namespace))
+    await refuse_when_overloaded(services, job_queue(services.settings, None))
     batch_id = uuid.uuid4()
+    models = [choose_model(item.options.model, services.settings) for item in items]
+    items = [
+        replace(item, options=replace(item.options, model=model))
+        for item, model in zip(items, models, strict=True)
+    ]
     new_jobs = [
         _new_job(caller, uuid.uuid4(), item.options, request_id, item.webhook_url, batch_id, i)
         for i, item in enumerate(items)
@@ -115,9 +129,9 @@ async def accept_batch(
         new_jobs,
         request_id,
     )
-    for new_job in new_jobs:
+    for new_job, model in zip(new_jobs, models, strict=True):
         try:
-            await anyio.to_thread.run_sync(_send, services, new_job.id)
+            await anyio.to_thread.run_sync(_send, services, new_job.id, model)
         except Exception:
             log.exception("batch %s: job %s could not be enqueued; refunding", batch_id, new_job.id)
             await fail_job(
@@ -161,8 +175,17 @@ async def _charge(services: Services, keys: list[str], write: Callable[..., Any]
         ) from None
 
 
-def _send(services: Services, job_id: uuid.UUID) -> None:
-    services.celery.send_task(REMOVE_BACKGROUND_TASK, args=[str(job_id)])
+def job_queue(settings: Settings, model: str | None) -> str:
+    """The Celery queue a job for ``model`` goes to (CUTOUT_MODEL_QUEUES, else the default)."""
+    queue = route(model, settings.model_name, settings.model_queues, settings.default_queue)
+    return queue_name(settings.redis_namespace, queue)
+
+
+def _send(services: Services, job_id: uuid.UUID, model: str | None) -> None:
+    """Enqueue on the queue routed for the job's model (CUTOUT_MODEL_QUEUES)."""
+    services.celery.send_task(
+        REMOVE_BACKGROUND_TASK, args=[str(job_id)], queue=job_queue(services.settings, model)
+    )
 
 
 async def read_job(services: Services, job_id: uuid.UUID) -> Job:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from storage.settings import Settings
-from workers.contract import cpu_queue
+from workers.contract import queue_name
 
 # kombu's separator between a queue's name and its priority step, and its default steps.
 _SEP = "\x06\x16"
@@ -25,7 +25,7 @@ def _prefix(settings: Settings) -> str:
 async def known_queues(redis: Redis, settings: Settings) -> list[str]:
     """The queues workers have declared on this stack's Redis, and always the default one."""
     prefix = _prefix(settings)
-    queues = {cpu_queue(settings.redis_namespace)}
+    queues = {queue_name(settings.redis_namespace, settings.default_queue)}
     async for key in redis.scan_iter(match=f"{prefix}_kombu.binding.*", count=100):
         for member in await redis.smembers(key):
             text = member.decode() if isinstance(member, bytes) else member

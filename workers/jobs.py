@@ -22,6 +22,7 @@ from storage.objects import PNG, result_key
 from storage.outcomes import Outcome, channel
 from workers import metrics
 from workers.contract import DELIVER_WEBHOOK_TASK, JobOptions
+from workers.models.registry import ModelNotFound
 from workers.pipeline.run import StageTimes, run_pipeline
 from workers.runtime import WorkerRuntime
 
@@ -65,14 +66,27 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
     try:
         with times.stage("download"):
             data = runtime.store.get(claimed.input_key)
+        options = JobOptions.from_json(claimed.options)
         removal = run_pipeline(
-            data, JobOptions.from_json(claimed.options), runtime.segmenter, times
+            data,
+            options,
+            runtime.segmenter_for(options.model),
+            times,
+            refine_edges=runtime.settings.refine_edges,
         )
         key = result_key(claimed.tenant_id, job_id)
         with times.stage("upload"):
             runtime.store.put(key, removal.png, PNG)
     except ImageRejected as rejected:
         return fail(job_id, runtime, rejected.code, rejected.message)
+    except ModelNotFound as missing:
+        log.error("job %s: %s", job_id, missing)
+        return fail(
+            job_id,
+            runtime,
+            ErrorCode.INVALID_PARAMETER,
+            "Invalid parameter model: that model is not installed on this server.",
+        )
 
     metrics.observe_stages(times.seconds)
     with transaction(runtime.sessions) as session:

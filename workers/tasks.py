@@ -38,6 +38,7 @@ from workers import metrics, monitor
 from workers.celery_app import create_celery
 from workers.contract import REMOVE_BACKGROUND_TASK
 from workers.jobs import fail, process_job, release
+from workers.placement import Placement, place_worker
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,17 @@ app = create_celery(get_settings())
 
 
 @cache
+def placement() -> Placement:
+    import onnxruntime
+
+    settings = get_settings()
+    return place_worker(settings, settings.worker_gpu, onnxruntime.get_available_providers())
+
+
+@cache
 def runtime() -> WorkerRuntime:
-    return WorkerRuntime(get_settings())
+    where = placement()
+    return WorkerRuntime(get_settings(), device_id=where.device_id, providers=where.providers)
 
 
 @setup_logging.connect

@@ -21,7 +21,7 @@ import redis
 
 from tests.drills.conftest import big_photo, db_now, job_row, ledger, report, submit, wait_for
 from tests.images import rgba, sample
-from workers.contract import cpu_queue
+from workers.contract import queue_name
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_worker_finishes_its_job_on_sigterm_and_takes_no_new_one(
     api = private_stack("api")
     first = private_stack("worker")
     tenant = make_tenant(credits=10)
-    queue_key = f"{private_stack.namespace}:{cpu_queue(private_stack.namespace)}"
+    queue_key = f"{private_stack.namespace}:{queue_name(private_stack.namespace, "cpu")}"
     broker = redis.Redis.from_url(settings.redis_url)
 
     with httpx.Client(base_url=api.url, timeout=60) as client:

@@ -12,7 +12,7 @@ from storage.settings import Settings
 from tests.images import sample
 from tests.scrape import scrape, value
 from workers.celery_app import create_celery
-from workers.contract import REMOVE_BACKGROUND_TASK, cpu_queue
+from workers.contract import REMOVE_BACKGROUND_TASK, queue_name
 
 ENDPOINT = "/v1/remove-background"
 
@@ -35,7 +35,7 @@ def test_a_full_queue_refuses_new_jobs_before_charging(
     producer = create_celery(queue_settings)
     for _ in range(2):  # two jobs already waiting (ids of no real job: nobody runs them)
         producer.send_task(REMOVE_BACKGROUND_TASK, args=[str(uuid.uuid4())])
-    queue = cpu_queue(namespace)
+    queue = queue_name(namespace, "cpu")
     assert value(scrape(api.url), "cutout_queue_depth", queue=queue) == 2
 
     tenant = make_tenant(credits=5)

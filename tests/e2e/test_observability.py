@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.images import sample
 from tests.scrape import scrape, value
-from workers.contract import cpu_queue
+from workers.contract import queue_name
 
 ENDPOINT = "/v1/remove-background"
 ROUTE = "/v1/remove-background"
@@ -50,7 +50,7 @@ def test_api_metrics_count_requests_by_route_status_and_latency(client, api, mak
     assert moved("cutout_http_request_duration_seconds_sum", route=ROUTE) > 0
     # The API debits; the debit is counted once it commits.
     assert moved("cutout_credits_debited_total") == 1
-    queue = cpu_queue(settings.redis_namespace)
+    queue = queue_name(settings.redis_namespace, "cpu")
     assert ("cutout_queue_depth", frozenset({("queue", queue)})) in after
 
 
