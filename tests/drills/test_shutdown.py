@@ -107,7 +107,7 @@ def test_worker_finishes_its_job_on_sigterm_and_takes_no_new_one(
     api = private_stack("api")
     first = private_stack("worker")
     tenant = make_tenant(credits=10)
-    queue_key = f"{private_stack.namespace}:{queue_name(private_stack.namespace, "cpu")}"
+    queue_key = f"{private_stack.namespace}:{queue_name(private_stack.namespace, 'cpu')}"
     broker = redis.Redis.from_url(settings.redis_url)
 
     with httpx.Client(base_url=api.url, timeout=60) as client:
