@@ -13,7 +13,7 @@ from api import errors
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.request_context import RequestContextMiddleware
-from api.routes import batches, health, jobs, playground, remove_background, webhooks
+from api.routes import batches, credits, health, jobs, playground, remove_background, webhooks
 from api.schemas import JsonBody, MultipartBody
 from api.services import Services
 from storage.settings import Settings, get_settings
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
+    app.include_router(credits.router)
     app.include_router(health.router)
     app.include_router(metrics_router)
     playground.install(app)

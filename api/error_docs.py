@@ -33,6 +33,10 @@ EXAMPLES: dict[ErrorCode, str] = {
     _E.SERVICE_UNAVAILABLE: "The job queue is unavailable; nothing was charged. Retry later.",
     _E.SERVICE_OVERLOADED: "The service is overloaded; nothing was charged. Retry later.",
     _E.INTERNAL_ERROR: "Internal service error.",
+    _E.IDEMPOTENCY_KEY_IN_USE: "A request with this Idempotency-Key is still in progress; retry"
+    " after it finishes.",
+    _E.IDEMPOTENCY_KEY_MISMATCH: "This Idempotency-Key was already used with a different request"
+    " body.",
 }
 
 # What any authenticated route can answer with; a GET of one's own job or batch adds 404.

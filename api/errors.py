@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.request_context import REQUEST_ID_HEADER, BodyTooLarge
@@ -80,8 +80,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, code, message, exc.status_code, dict(exc.headers or {}))
 
 
-# A backing service that cannot be reached right now: the caller should retry, not report a bug.
-UNAVAILABLE = (RedisError, OperationalError, InterfaceError, BotoCoreError, ConnectionError)
+# Redis or S3 that cannot be reached right now: the caller should retry, not report a bug.
+# (Postgres has its own handler below.)
+UNAVAILABLE = (RedisError, BotoCoreError)
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
@@ -94,6 +95,27 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         ErrorCode.SERVICE_UNAVAILABLE,
         "A backing service is unavailable; retry shortly.",
         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
+# Postgres unreachable (refused, timed out, dropped): the request cannot be authenticated or
+# charged, and billing never fails open, so the answer is a retryable 503, not a 500.
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return error_response(
+        request,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable. Retry shortly.",
+        headers={"Retry-After": "5"},
     )
 
 
@@ -115,4 +137,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable)
+    for error_type in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error_type, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

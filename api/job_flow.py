@@ -25,13 +25,14 @@ from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from api.backpressure import refuse_when_overloaded
 from api.bounded import each_bounded
 from api.errors import ApiError
 from api.model_choice import choose_model
 from api.services import Services
-from storage import batches, jobs, outbox
+from storage import batches, idempotency, jobs, outbox
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.ledger import InsufficientCredits
@@ -51,6 +52,20 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def insufficient_credits() -> ApiError:
+    return ApiError(ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available")
+
+
+def check_affordable(caller: Caller, options: JobOptions) -> None:
+    """Refuse early, from the balance read with the key, before any upload.
+
+    Only an optimisation: the snapshot may be a few milliseconds old, and the conditional debit
+    in :func:`accept_job` is what decides.
+    """
+    if caller.balance < job_cost(shadow=options.shadow is not None):
+        raise insufficient_credits()
+
+
 async def accept_job(
     services: Services,
     caller: Caller,
@@ -60,14 +75,19 @@ async def accept_job(
     *,
     webhook_url: str | None = None,
     wait: bool = True,
+    idempotency_key: str | None = None,
 ) -> Job:
-    """Store, charge and enqueue one job; ``wait`` when the caller will wait for its outcome."""
+    """Store, charge and enqueue one job; ``wait`` when the caller will wait for its outcome.
+
+    With an ``idempotency_key`` (held by this request), the key is tied to the job in the
+    transaction that charges it.
+    """
     options = replace(options, model=choose_model(options.model, services.settings))
     await refuse_when_overloaded(services, job_queue(services.settings, options.model))
     job_id = uuid.uuid4()
     new_job = _new_job(caller, job_id, options, request_id, webhook_url)
     await anyio.to_thread.run_sync(services.store.put, new_job.input_key, image)
-    await _charge(services, [new_job.input_key], jobs.create_and_debit, new_job)
+    await _charge(services, [new_job.input_key], _create_and_debit, new_job, idempotency_key)
 
     if wait:
         services.waiter.expect(job_id)
@@ -163,6 +183,12 @@ def _new_job(
     )
 
 
+def _create_and_debit(session: Session, new_job: jobs.NewJob, idempotency_key: str | None) -> None:
+    jobs.create_and_debit(session, new_job)
+    if idempotency_key is not None:
+        idempotency.attach(session, new_job.tenant_id, idempotency_key, new_job.id)
+
+
 async def _charge(services: Services, keys: list[str], write: Callable[..., Any], *args) -> None:
     """Run the charging write in one transaction; when it cannot be paid, delete the inputs."""
     try:
@@ -170,9 +196,7 @@ async def _charge(services: Services, keys: list[str], write: Callable[..., Any]
             await session.run_sync(write, *args)
     except InsufficientCredits:
         await anyio.to_thread.run_sync(services.store.delete_many, keys)
-        raise ApiError(
-            ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available"
-        ) from None
+        raise insufficient_credits() from None
 
 
 def job_queue(settings: Settings, model: str | None) -> str:

@@ -63,12 +63,14 @@ def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
         groups.setdefault(f"kind={row['kind']}", []).append(row)
         if row["gt_type"] == "alpha":
             groups["alpha rows"].append(row)
+            groups.setdefault(f"alpha rows, kind={row['kind']}", []).append(row)
     summary = {}
     for name, members in groups.items():
         summary[name] = {"n": len(members)}
         for metric in ("iou", "mae", "sad", "mse"):
             values = [m[metric] for m in members if metric in m]
-            if values:
+            # SAD and MSE exist on alpha rows only: report them where every row has them
+            if values and len(values) == len(members):
                 summary[name][metric] = float(np.mean(values))
     return summary
 

@@ -21,6 +21,29 @@ PLOTS = REPO / "docs" / "benchmarks"
 STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload")
 
 
+ANALYSIS = [
+    "Why the unmet targets are unmet, and the next levers:",
+    "",
+    "- **Throughput vs rembg (1.2–1.4×, target 2×).** Both sides run the same U²-Netp at 320×320",
+    "  with one onnxruntime thread per job: ~0.9–1.0 s of CPU per image whatever its size (stages",
+    "  CPU table). That is 80–95% of our job's CPU up to 2.5 MP, so removing all our other work",
+    "  could not double throughput on a mix dominated by small photos; rembg loses mainly on PNG",
+    "  level 6 (1.7 s CPU at 2.5 MP) and its full-size LANCZOS mask. Our service path (HTTP,",
+    "  Postgres, Redis and four S3 transfers through moto, a Python S3 server) shares the same",
+    "  two cores. Levers left: a cheaper S3 endpoint (MinIO), JPEG draft decode for the network",
+    "  input, and fewer transfers for small photos.",
+    "- **Memory (0.59× rembg, target ½).** After the first inference onnxruntime's arena holds",
+    "  ~240 MB; at 36 MP the full-size float mask (144 MB) is still made by the segmenter,",
+    "  next to the RGB image (108 MB) and the alpha (36 MB). Upsampling the mask as 8-bit",
+    "  (changing the segment → refine interface, issue 4's) would save ~108 MB.",
+    "- **Ingress (far below target).** Under a load average of ~20 on 2 cores the API spent",
+    "  ~64 ms of CPU per accepted job and ~13 ms per 429; the 429 path still looks the key up",
+    "  in Postgres on every request. Levers: a short-lived in-process cache of key lookups,",
+    "  more API processes, and an idle machine for the measurement itself.",
+    "- In the c=16 service run rembg's server reached ~6 GB of RSS (16 photos decoded at once",
+    "  in its thread pool), against ~0.5 GB per Cutout worker process.",
+]
+
 FAST_PATHS = [
     "What the worker does differently from a straightforward pipeline (and from rembg):",
     "",
@@ -403,6 +426,8 @@ def main() -> None:
         "| target | measured | |",
         "|---|---|---|",
         *targets,
+        "",
+        *ANALYSIS,
         "",
         *out,
     ]

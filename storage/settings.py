@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     """Postgres URL; the driver part is chosen per process (psycopg or asyncpg)."""
     database_pool_size: int = Field(10, ge=1)
     """Connections kept open per process."""
+    database_connect_timeout_seconds: float = Field(5.0, gt=0)
+    """How long to wait for a new Postgres connection before answering 503."""
 
     # --- Redis: Celery broker, rate limits and job-outcome notifications.
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -77,6 +79,12 @@ class Settings(BaseSettings):
 
     default_rate_limit_per_minute: int = Field(60, ge=1)
     """Requests per minute given to tenants created without an explicit limit."""
+    rate_limit_redis_timeout_seconds: float = Field(1.0, gt=0)
+    """How long the rate limiter waits for Redis before failing open (admitting, logged)."""
+    key_usage_flush_seconds: float = Field(5.0, gt=0)
+    """How often an API process writes its keys' `last_used_at` (batched, off the hot path)."""
+    idempotency_key_ttl_hours: int = Field(24, ge=1)
+    """How long an `Idempotency-Key` is remembered per tenant."""
 
     job_wait_timeout_seconds: float = Field(120.0, gt=0)
     """How long a synchronous request waits for its job before failing (and refunding) it."""

@@ -64,6 +64,10 @@ def stack_env(s3_endpoint: str, test_origin_ports: dict[str, int]) -> Iterator[d
         "CUTOUT_S3_BUCKET": f"cutout-test-{RUN}",
         "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "60",
         "CUTOUT_API_KEY_SECRET": f"test-secret-{RUN}",
+        "CUTOUT_KEY_USAGE_FLUSH_SECONDS": "0.2",
+        # Counting tests must not fail open because a loaded CI machine answered slowly;
+        # failing open is tested against an unreachable Redis.
+        "CUTOUT_RATE_LIMIT_REDIS_TIMEOUT_SECONDS": "10",
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
@@ -203,6 +207,7 @@ def create_test_tenant(
     credits: int = 100,
     per_minute: int = 1000,
     burst: int | None = None,
+    concurrency: int = 16,
 ) -> TestTenant:
     """A fresh tenant with credits and a key, in whichever database ``sessions`` reaches."""
     from storage import api_keys, ledger, tenants
@@ -211,7 +216,7 @@ def create_test_tenant(
     name = f"tenant-{uuid.uuid4().hex[:12]}"
     with transaction(sessions) as session:
         tenant_id = tenants.create_tenant(
-            session, name, tenants.Plan(per_minute, burst or per_minute, 16)
+            session, name, tenants.Plan(per_minute, burst or per_minute, concurrency)
         )
         if credits:
             ledger.grant(session, tenant_id, credits, reason="test credits")
@@ -223,8 +228,10 @@ def create_test_tenant(
 def make_tenant(sessions: sessionmaker[Session], settings: Settings) -> Callable[..., TestTenant]:
     """Create a fresh tenant (unique per test) with the given credits and plan."""
 
-    def make(credits: int = 100, per_minute: int = 1000, burst: int | None = None) -> TestTenant:
-        return create_test_tenant(sessions, settings, credits, per_minute, burst)
+    def make(
+        credits: int = 100, per_minute: int = 1000, burst: int | None = None, concurrency: int = 16
+    ) -> TestTenant:
+        return create_test_tenant(sessions, settings, credits, per_minute, burst, concurrency)
 
     return make
 

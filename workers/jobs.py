@@ -34,7 +34,7 @@ class Disposition(StrEnum):
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    DUPLICATE = "duplicate"  # finished, or running under another worker's live lease
+    DUPLICATE = "duplicate"  # the job had already finished
 
 
 def lease_for(runtime: WorkerRuntime) -> timedelta:
@@ -42,11 +42,29 @@ def lease_for(runtime: WorkerRuntime) -> timedelta:
     return timedelta(seconds=runtime.settings.task_time_limit_seconds + 5)
 
 
+class LeaseHeld(Exception):
+    """The job runs under another attempt's live lease: look again once it has expired.
+
+    This is how a job survives a worker killed mid-run (OOM, SIGKILL): Celery redelivers the
+    message at once (``reject_on_worker_lost``), but the dead attempt's lease still looks live.
+    Dropping the message would strand the job in ``running``; running it would risk two
+    attempts at once. Retrying after the lease settles it: by then the job either finished (the
+    retry drops it) or its lease lapsed (the retry claims it).
+    """
+
+    def __init__(self, job_id: uuid.UUID, seconds_left: float) -> None:
+        super().__init__(f"job {job_id} is leased for another {seconds_left:.1f} s")
+        self.seconds_left = seconds_left
+
+
 def process_job(job_id: uuid.UUID, runtime: WorkerRuntime) -> Disposition:
     with transaction(runtime.sessions) as session:
         claimed = jobs.claim(session, job_id, lease_for(runtime))
+        seconds_left = jobs.lease_left(session, job_id) if claimed is None else None
+    if seconds_left is not None:
+        raise LeaseHeld(job_id, float(seconds_left))
     if claimed is None:
-        log.info("job %s: already finished or leased elsewhere; message dropped", job_id)
+        log.info("job %s: already finished; message dropped", job_id)
         return Disposition.DUPLICATE
     with logs.bound(request_id=claimed.request_id):
         return _run(claimed, runtime)

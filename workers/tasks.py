@@ -37,7 +37,7 @@ from storage.settings import get_settings
 from workers import metrics, monitor
 from workers.celery_app import create_celery
 from workers.contract import REMOVE_BACKGROUND_TASK
-from workers.jobs import fail, process_job, release
+from workers.jobs import LeaseHeld, fail, process_job, release
 from workers.placement import Placement, place_worker
 from workers.runtime import WorkerRuntime
 
@@ -139,6 +139,11 @@ def remove_background(self: Task, job_id: str) -> str:
 def _run_task(self: Task, job: uuid.UUID, rt: WorkerRuntime) -> str:
     try:
         return process_job(job, rt)
+    except LeaseHeld as held:
+        log.info(
+            "job %s: leased for another %.1f s; looking again after it", job, held.seconds_left
+        )
+        raise self.retry(countdown=held.seconds_left + 1) from held
     except SoftTimeLimitExceeded:
         return fail(job, rt, ErrorCode.TIMEOUT, "The image took too long to process.")
     except TRANSIENT_ERRORS as exc:
