@@ -34,5 +34,7 @@ def summarize(job: Job) -> dict[str, Any]:
         "credits_refunded": job.cost if failed else 0,
         "error_code": job.error_code,
         "error": job.error_message,
+        # The light a shadow was rendered with and its source (docs/shadows.md); None without.
+        "shadow_light": job.shadow_light,
         "status_url": status_path(job),
     }

@@ -94,10 +94,17 @@ def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob |
     return ClaimedJob(*row) if row else None
 
 
-def succeed(session: Session, job_id: uuid.UUID, result_key: str) -> bool:
+def succeed(
+    session: Session,
+    job_id: uuid.UUID,
+    result_key: str,
+    shadow_light: dict[str, Any] | None = None,
+) -> bool:
     """Record the result; False when the job already ended (another attempt got there first).
 
     A job with a webhook gets its ``job.succeeded`` event in the outbox in this transaction.
+    ``shadow_light`` is the light the shadow was rendered with (``ShadowLight.to_json()``), so
+    an automatic shadow can be reported and reproduced.
     """
     ended = session.execute(
         update(Job)
@@ -105,6 +112,7 @@ def succeed(session: Session, job_id: uuid.UUID, result_key: str) -> bool:
         .values(
             status=JobStatus.SUCCEEDED,
             result_key=result_key,
+            shadow_light=shadow_light,
             finished_at=func.now(),
             lease_expires_at=None,
         )

@@ -129,6 +129,8 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     cost: Mapped[int] = mapped_column(Integer)
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The light a shadow was rendered with, and its source (manual, estimated or default).
+    shadow_light: Mapped[dict[str, Any] | None]
     input_key: Mapped[str] = mapped_column(Text)
     result_key: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(64))

@@ -8,6 +8,7 @@ tasks take a job id and re-read the row.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 REMOVE_BACKGROUND_TASK = "cutout.remove_background"
@@ -38,6 +39,48 @@ class ShadowOptions:
     y: float = -0.6
     z: float = 0.7
     automatic: bool = False
+
+
+class LightSource(StrEnum):
+    """Where the light of a rendered shadow came from."""
+
+    MANUAL = "manual"  # the caller's light_source
+    ESTIMATED = "estimated"  # estimated from the photo (shadow: true)
+    DEFAULT = "default"  # shadow: true, but the photo gave no usable cue: the seed's defaults
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowLight:
+    """The light a shadow was rendered with, recorded on the job and reported to the caller.
+
+    :meth:`as_parameter` is a ShadowParameter object: sent back as ``shadow`` it renders the
+    same shadow, so a caller can reproduce or tweak an automatic one.
+    """
+
+    opacity: float
+    size: float
+    x: float
+    y: float
+    z: float
+    source: LightSource
+    cue: str | None = None  # which cue an estimate came from ("cast_shadow", "shading")
+    confidence: float = 0.0  # the chosen cue's confidence in [0, 1]
+
+    def as_parameter(self) -> dict[str, Any]:
+        return {
+            "opacity": self.opacity,
+            "light_source": {
+                "size": self.size,
+                "position": {"x": self.x, "y": self.y, "z": self.z},
+            },
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ShadowLight:
+        return cls(**{**data, "source": LightSource(data["source"])})
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from storage.models import JobStatus
 from storage.objects import PNG, result_key
 from storage.outcomes import Outcome, channel
 from workers.contract import DELIVER_WEBHOOK_TASK, JobOptions
-from workers.pipeline.run import StageTimes, remove_background
+from workers.pipeline.run import StageTimes, run_pipeline
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -64,17 +64,18 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
     try:
         with times.stage("download"):
             data = runtime.store.get(claimed.input_key)
-        png = remove_background(
+        removal = run_pipeline(
             data, JobOptions.from_json(claimed.options), runtime.segmenter, times
         )
         key = result_key(claimed.tenant_id, job_id)
         with times.stage("upload"):
-            runtime.store.put(key, png, PNG)
+            runtime.store.put(key, removal.png, PNG)
     except ImageRejected as rejected:
         return fail(job_id, runtime, rejected.code, rejected.message)
 
     with transaction(runtime.sessions) as session:
-        recorded = jobs.succeed(session, job_id, key)
+        light = removal.shadow.to_json() if removal.shadow else None
+        recorded = jobs.succeed(session, job_id, key, shadow_light=light)
         event_id = outbox.pending_event(session, job_id) if recorded else None
     log.info(
         "job %s succeeded (attempt %d) %s",

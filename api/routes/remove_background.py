@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -16,10 +19,25 @@ from api.request_context import current_request_id
 from api.schemas import ErrorBody, ResultUrl, error_example
 from storage.error_codes import ErrorCode
 from storage.models import JobStatus
+from workers.contract import ShadowLight
 
 router = APIRouter(tags=["remove background"])
 
 CREDITS_HEADER = "X-Credits-Charged"
+SHADOW_LIGHT_HEADER = "X-Shadow-Light"
+SHADOW_LIGHT_SOURCE_HEADER = "X-Shadow-Light-Source"
+
+
+def shadow_headers(recorded: dict[str, Any] | None) -> dict[str, str]:
+    """The light a shadow was rendered with, as a ShadowParameter a caller can send back."""
+    if not recorded:
+        return {}
+    light = ShadowLight.from_json(recorded)
+    return {
+        SHADOW_LIGHT_HEADER: json.dumps(light.as_parameter(), separators=(",", ":")),
+        SHADOW_LIGHT_SOURCE_HEADER: light.source.value,
+    }
+
 
 _E = ErrorCode
 _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -71,10 +89,25 @@ _REQUEST_BODY = {
         "Removes the background from an image and optionally adds an AI-generated shadow"
         " (+3 credits). Send `Accept: image/*` for the PNG bytes; the default is JSON with a"
         " `result_url` valid for one hour. Input limits: 25 MB, 64×64 to 6000×6000 px."
+        " With a shadow, `X-Shadow-Light` holds the light used (a ShadowParameter object) and"
+        " `X-Shadow-Light-Source` says whether it was `manual`, `estimated` or `default`."
     ),
     response_model=ResultUrl,
     responses={
-        200: {"content": {PNG: {"schema": {"type": "string", "format": "binary"}}}},
+        200: {
+            "content": {PNG: {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {
+                SHADOW_LIGHT_HEADER: {
+                    "description": "With a shadow: the light used, as a ShadowParameter JSON"
+                    " object; sent back as `shadow` it renders the same shadow.",
+                    "schema": {"type": "string"},
+                },
+                SHADOW_LIGHT_SOURCE_HEADER: {
+                    "description": "With a shadow: where the light came from.",
+                    "schema": {"type": "string", "enum": ["manual", "estimated", "default"]},
+                },
+            },
+        },
         **_ERROR_RESPONSES,
     },
     openapi_extra=_REQUEST_BODY,
@@ -90,7 +123,7 @@ async def remove_background(
         raise ApiError(ErrorCode(job.error_code), job.error_message or "The job failed.")
 
     assert job.result_key is not None
-    headers = {CREDITS_HEADER: str(job.cost)}
+    headers = {CREDITS_HEADER: str(job.cost), **shadow_headers(job.shadow_light)}
     if wants_png(request.headers.get("accept")):
         png = await anyio.to_thread.run_sync(services.store.get, job.result_key)
         return Response(png, media_type=PNG, headers=headers)

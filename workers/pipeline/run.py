@@ -7,14 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from workers.contract import JobOptions
+import numpy as np
+
+from workers.contract import JobOptions, ShadowLight, ShadowOptions
 from workers.pipeline.compose import cut_out
 from workers.pipeline.decode import decode
 from workers.pipeline.encode import encode_png
 from workers.pipeline.foreground import require_foreground
+from workers.pipeline.light_estimate import estimate_light, manual_light
 from workers.pipeline.refine import refine
 from workers.pipeline.segment import Segmenter
-from workers.pipeline.shadow import add_shadow
+from workers.pipeline.shadow import render_shadow
 
 
 @dataclass
@@ -32,10 +35,30 @@ class StageTimes:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def remove_background(
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A job's result: the PNG, and the light its shadow was rendered with (None: no shadow)."""
+
+    png: bytes
+    shadow: ShadowLight | None = None
+
+
+def add_shadow(rgba: np.ndarray, options: ShadowOptions) -> tuple[np.ndarray, ShadowLight]:
+    """The shadow stage: choose the light (the caller's, or estimated), then render it."""
+    if options.automatic:
+        light = estimate_light(rgba[..., :3], rgba[..., 3], options)
+    else:
+        light = manual_light(options)
+    rendered = ShadowOptions(
+        opacity=light.opacity, size=light.size, x=light.x, y=light.y, z=light.z
+    )
+    return render_shadow(rgba, rendered), light
+
+
+def run_pipeline(
     data: bytes, options: JobOptions, segmenter: Segmenter, times: StageTimes | None = None
-) -> bytes:
-    """Encoded input in, PNG cut-out out; raises ``ImageRejected`` for inputs we cannot use."""
+) -> Removal:
+    """Encoded input in, the cut-out (with its shadow) out; raises ``ImageRejected``."""
     times = times or StageTimes()
     with times.stage("decode"):
         image = decode(data)
@@ -46,8 +69,16 @@ def remove_background(
         del mask  # full-size arrays are freed as soon as they are used up: at 36 MP each is
         rgba = cut_out(image.rgb, alpha, image.alpha)  # 36–144 MB of the worker's peak
         del image, alpha
+    light = None
     if options.shadow is not None:
         with times.stage("shadow"):
-            rgba = add_shadow(rgba, options.shadow)
+            rgba, light = add_shadow(rgba, options.shadow)
     with times.stage("encode"):
-        return encode_png(rgba, overwrite=True)
+        return Removal(encode_png(rgba, overwrite=True), light)
+
+
+def remove_background(
+    data: bytes, options: JobOptions, segmenter: Segmenter, times: StageTimes | None = None
+) -> bytes:
+    """Encoded input in, PNG bytes out (the shadow's light, if any, is dropped)."""
+    return run_pipeline(data, options, segmenter, times).png
