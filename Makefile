@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_VERSION = $$(ls /etc/postgresql | head -n 1)
 
-.PHONY: install services up down demo test lint bench-setup bench
+.PHONY: install services browser up down demo test lint bench-setup bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ services:
 		redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 0.2; done; \
 		echo "Postgres or Redis did not start" >&2; exit 1
 
+# The playground's end-to-end test drives Debian's chromium through Playwright (no browser
+# download); install it when missing (needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
 up: install services
 	$(PY) -m cutout.devstack up
 
@@ -35,7 +40,7 @@ down:
 demo: install services
 	$(PY) -m cutout.devstack demo
 
-test: install services
+test: install services browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 

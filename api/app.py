@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from api import errors
 from api.request_context import RequestContextMiddleware
-from api.routes import batches, health, jobs, remove_background, webhooks
+from api.routes import batches, credits, health, jobs, playground, remove_background, webhooks
 from api.schemas import JsonBody, MultipartBody
 from api.services import Services
 from storage.settings import Settings, get_settings
@@ -47,7 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
+    app.include_router(credits.router)
     app.include_router(health.router)
+    playground.install(app)
     _document_request_bodies(app)
     return app
 

@@ -8,6 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from api.errors import ApiError
+from api.rate_limit_headers import rate_limit_headers
+from api.request_context import add_response_headers
 from api.services import Services
 from storage import api_keys
 from storage.api_keys import Caller
@@ -36,16 +38,19 @@ async def authenticate(
         caller = await session.run_sync(api_keys.find_caller, key, secret)
     if caller is None:
         raise ApiError(ErrorCode.INVALID_AUTH_TOKEN, "API Token not found")
+    services.housekeeping.usage.touch(caller.api_key_id)  # written later, in one batch
     return caller
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
-async def rate_limited(caller: CallerDep, services: ServicesDep) -> Caller:
+async def rate_limited(request: Request, caller: CallerDep, services: ServicesDep) -> Caller:
     decision = await services.limiter.hit(
         caller.tenant_id, caller.rate_limit_per_minute, caller.rate_limit_burst
     )
+    if not decision.degraded:
+        add_response_headers(request, rate_limit_headers(decision))
     if not decision.allowed:
         raise ApiError(
             ErrorCode.RATE_LIMIT_EXCEEDED,

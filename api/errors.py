@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.request_context import REQUEST_ID_HEADER, BodyTooLarge
@@ -77,6 +78,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, code, message, exc.status_code, dict(exc.headers or {}))
 
 
+# Postgres unreachable (refused, timed out, dropped): the request cannot be authenticated or
+# charged, and billing never fails open, so the answer is a retryable 503, not a 500.
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return error_response(
+        request,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable. Retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "unhandled error on %s %s (request %s)",
@@ -93,4 +115,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error_type in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error_type, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

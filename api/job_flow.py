@@ -19,24 +19,46 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
+from sqlalchemy.orm import Session
 
 from api.bounded import each_bounded
 from api.errors import ApiError
+from api.model_choice import choose_model
 from api.services import Services
-from storage import batches, jobs, outbox
+from storage import batches, idempotency, jobs, outbox
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.ledger import InsufficientCredits
 from storage.models import Job, JobStatus
 from storage.objects import input_key
 from storage.pricing import job_cost
-from workers.contract import DELIVER_WEBHOOK_TASK, REMOVE_BACKGROUND_TASK, JobOptions
+from workers.contract import (
+    DELIVER_WEBHOOK_TASK,
+    REMOVE_BACKGROUND_TASK,
+    JobOptions,
+    queue_name,
+    route,
+)
 
 log = logging.getLogger(__name__)
+
+
+def insufficient_credits() -> ApiError:
+    return ApiError(ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available")
+
+
+def check_affordable(caller: Caller, options: JobOptions) -> None:
+    """Refuse early, from the balance read with the key, before any upload.
+
+    Only an optimisation: the snapshot may be a few milliseconds old, and the conditional debit
+    in :func:`accept_job` is what decides.
+    """
+    if caller.balance < job_cost(shadow=options.shadow is not None):
+        raise insufficient_credits()
 
 
 async def accept_job(
@@ -48,17 +70,23 @@ async def accept_job(
     *,
     webhook_url: str | None = None,
     wait: bool = True,
+    idempotency_key: str | None = None,
 ) -> Job:
-    """Store, charge and enqueue one job; ``wait`` when the caller will wait for its outcome."""
+    """Store, charge and enqueue one job; ``wait`` when the caller will wait for its outcome.
+
+    With an ``idempotency_key`` (held by this request), the key is tied to the job in the
+    transaction that charges it.
+    """
+    options = replace(options, model=choose_model(options.model, services.settings))
     job_id = uuid.uuid4()
     new_job = _new_job(caller, job_id, options, request_id, webhook_url)
     await anyio.to_thread.run_sync(services.store.put, new_job.input_key, image)
-    await _charge(services, [new_job.input_key], jobs.create_and_debit, new_job)
+    await _charge(services, [new_job.input_key], _create_and_debit, new_job, idempotency_key)
 
     if wait:
         services.waiter.expect(job_id)
     try:
-        await anyio.to_thread.run_sync(_send, services, job_id)
+        await anyio.to_thread.run_sync(_send, services, job_id, options.model)
     except Exception:
         services.waiter.forget(job_id)
         log.exception("job %s could not be enqueued; refunding", job_id)
@@ -87,6 +115,11 @@ async def accept_batch(
     others go ahead.
     """
     batch_id = uuid.uuid4()
+    models = [choose_model(item.options.model, services.settings) for item in items]
+    items = [
+        replace(item, options=replace(item.options, model=model))
+        for item, model in zip(items, models, strict=True)
+    ]
     new_jobs = [
         _new_job(caller, uuid.uuid4(), item.options, request_id, item.webhook_url, batch_id, i)
         for i, item in enumerate(items)
@@ -109,9 +142,9 @@ async def accept_batch(
         new_jobs,
         request_id,
     )
-    for new_job in new_jobs:
+    for new_job, model in zip(new_jobs, models, strict=True):
         try:
-            await anyio.to_thread.run_sync(_send, services, new_job.id)
+            await anyio.to_thread.run_sync(_send, services, new_job.id, model)
         except Exception:
             log.exception("batch %s: job %s could not be enqueued; refunding", batch_id, new_job.id)
             await fail_job(
@@ -143,6 +176,12 @@ def _new_job(
     )
 
 
+def _create_and_debit(session: Session, new_job: jobs.NewJob, idempotency_key: str | None) -> None:
+    jobs.create_and_debit(session, new_job)
+    if idempotency_key is not None:
+        idempotency.attach(session, new_job.tenant_id, idempotency_key, new_job.id)
+
+
 async def _charge(services: Services, keys: list[str], write: Callable[..., Any], *args) -> None:
     """Run the charging write in one transaction; when it cannot be paid, delete the inputs."""
     try:
@@ -150,13 +189,18 @@ async def _charge(services: Services, keys: list[str], write: Callable[..., Any]
             await session.run_sync(write, *args)
     except InsufficientCredits:
         await anyio.to_thread.run_sync(services.store.delete_many, keys)
-        raise ApiError(
-            ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available"
-        ) from None
+        raise insufficient_credits() from None
 
 
-def _send(services: Services, job_id: uuid.UUID) -> None:
-    services.celery.send_task(REMOVE_BACKGROUND_TASK, args=[str(job_id)])
+def _send(services: Services, job_id: uuid.UUID, model: str | None) -> None:
+    """Enqueue on the queue routed for the job's model (CUTOUT_MODEL_QUEUES)."""
+    settings = services.settings
+    queue = route(model, settings.model_name, settings.model_queues, settings.default_queue)
+    services.celery.send_task(
+        REMOVE_BACKGROUND_TASK,
+        args=[str(job_id)],
+        queue=queue_name(settings.redis_namespace, queue),
+    )
 
 
 async def read_job(services: Services, job_id: uuid.UUID) -> Job:

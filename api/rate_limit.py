@@ -8,16 +8,24 @@ One Lua script applies two rules and records a request only when both admit it:
   at once, so a tenant cannot spend a whole minute's allowance in one instant unless its plan
   says so.
 
-Redis's own clock is used, so API processes on several hosts agree.
+Redis's own clock is used, so API processes on several hosts agree. When Redis cannot answer
+within a short socket timeout (see :func:`limits_redis`) the limiter *fails open* (admits, and
+logs it): a Redis outage must not take the service down with it. Billing never fails open;
+it lives in Postgres.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 import uuid
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 WINDOW_MS = 60_000
 
@@ -32,9 +40,11 @@ local interval = window / limit
 redis.call('ZREMRANGEBYSCORE', window_key, '-inf', now - window)
 local used = redis.call('ZCARD', window_key)
 local window_wait = 0
-if used >= limit then
+local window_reset = 0
+if used > 0 then
   local oldest = redis.call('ZRANGE', window_key, 0, 0, 'WITHSCORES')
-  window_wait = tonumber(oldest[2]) + window - now
+  window_reset = tonumber(oldest[2]) + window - now
+  if used >= limit then window_wait = window_reset end
 end
 
 local tat = tonumber(redis.call('GET', gcra_key) or now)
@@ -43,12 +53,16 @@ local gcra_wait = tat + interval - now - interval * burst
 if gcra_wait < 0 then gcra_wait = 0 end
 
 if window_wait > 0 or gcra_wait > 0 then
-  return {0, math.max(window_wait, gcra_wait), limit - used}
+  local burst_left = math.floor((now + interval * burst - tat) / interval)
+  return {0, math.max(window_wait, gcra_wait), limit - used, window_reset, burst_left, tat - now}
 end
 redis.call('ZADD', window_key, now, member)
 redis.call('PEXPIRE', window_key, window)
-redis.call('SET', gcra_key, tat + interval, 'PX', math.ceil(tat + interval - now))
-return {1, 0, limit - used - 1}
+tat = tat + interval
+redis.call('SET', gcra_key, tat, 'PX', math.ceil(tat - now))
+if used == 0 then window_reset = window end
+local burst_left = math.floor((now + interval * burst - tat) / interval)
+return {1, 0, limit - used - 1, window_reset, burst_left, math.ceil(tat - now)}
 """
 
 
@@ -56,22 +70,78 @@ return {1, 0, limit - used - 1}
 class Decision:
     allowed: bool
     retry_after_ms: int
+    limit: int
     remaining: int
+    reset_ms: int
+    burst: int
+    burst_remaining: int
+    burst_reset_ms: int
+    degraded: bool = False  # Redis did not answer: admitted without counting
 
     @property
     def retry_after_seconds(self) -> int:
         return max(1, math.ceil(self.retry_after_ms / 1000))
+
+    @property
+    def reset_seconds(self) -> int:
+        return math.ceil(self.reset_ms / 1000)
+
+
+def limits_redis(url: str, timeout_seconds: float, max_connections: int = 50) -> Redis:
+    """The Redis client of the limiter and the job slots.
+
+    Short socket timeouts make an unreachable or hung Redis fail open quickly. The pool *blocks*
+    when all its connections are busy (a burst of requests), rather than raising: a busy pool is
+    load, not an outage, and must not open the gates.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=5,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+    )
+    return Redis(connection_pool=pool)
+
+
+class FailOpenLog:
+    """Logs an unreachable Redis at most once per ``every`` seconds, not once per request."""
+
+    def __init__(self, what: str, every: float = 10.0) -> None:
+        self._what = what
+        self._every = every
+        self._last = -math.inf
+
+    def failed(self, error: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._every:
+            self._last = now
+            log.warning("%s: Redis unavailable (%r); failing open", self._what, error)
 
 
 class RateLimiter:
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._script = redis.register_script(_SCRIPT)
         self._namespace = namespace
+        self._fail_open = FailOpenLog("rate limiter")
 
     async def hit(self, tenant_id: uuid.UUID, limit: int, burst: int) -> Decision:
         base = f"{self._namespace}:ratelimit:{tenant_id}"
-        allowed, wait_ms, remaining = await self._script(
-            keys=[f"{base}:window", f"{base}:gcra"],
-            args=[limit, burst, WINDOW_MS, uuid.uuid4().hex],
+        try:
+            allowed, wait_ms, remaining, reset_ms, burst_left, burst_reset = await self._script(
+                keys=[f"{base}:window", f"{base}:gcra"],
+                args=[limit, burst, WINDOW_MS, uuid.uuid4().hex],
+            )
+        except (RedisError, OSError, TimeoutError) as error:
+            self._fail_open.failed(error)
+            return Decision(True, 0, limit, limit, 0, burst, burst, 0, degraded=True)
+        return Decision(
+            allowed=bool(allowed),
+            retry_after_ms=int(wait_ms),
+            limit=limit,
+            remaining=max(int(remaining), 0),
+            reset_ms=max(int(reset_ms), 0),
+            burst=burst,
+            burst_remaining=min(max(int(burst_left), 0), burst),
+            burst_reset_ms=max(int(burst_reset), 0),
         )
-        return Decision(bool(allowed), int(wait_ms), max(int(remaining), 0))

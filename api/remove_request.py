@@ -69,6 +69,7 @@ class Fields(BaseModel):
     format: str = "png"
     shadow: Any = None  # validated by _shadow, so errors name the nested field
     webhook_url: str | None = None  # asynchronous jobs only; the synchronous endpoint ignores it
+    model: Any = None  # additive extension, checked by api.model_choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,8 @@ def validate_fields(
         _require_http_url("image_url", fields.image_url)
     if fields.webhook_url is not None:
         _require_http_url("webhook_url", fields.webhook_url)
-    options = JobOptions(format=fields.format, shadow=_shadow(fields.shadow))
+    # ``model`` travels as sent; api.model_choice checks it against the allow-list.
+    options = JobOptions(format=fields.format, shadow=_shadow(fields.shadow), model=fields.model)
     return RemovalRequest(
         image=image,
         image_url=None if image else fields.image_url,

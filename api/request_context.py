@@ -10,6 +10,7 @@ import re
 import uuid
 
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storage import logs
@@ -21,6 +22,11 @@ _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 def current_request_id() -> str:
     return logs.request_id.get() or "-"
+
+
+def add_response_headers(request: Request, headers: dict[str, str]) -> None:
+    """Headers for whatever response this request ends with, success or error alike."""
+    request.state.extra_headers = {**getattr(request.state, "extra_headers", {}), **headers}
 
 
 class BodyTooLarge(Exception):
@@ -42,7 +48,8 @@ class RequestContextMiddleware:
         headers = Headers(scope=scope)
         offered = headers.get(REQUEST_ID_HEADER, "")
         request_id = offered if _ACCEPTABLE_ID.match(offered) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         logs.request_id.set(request_id)  # task-local: uvicorn runs each request in its own task
 
         limit = self.path_limits.get(scope["path"], self.max_body_bytes)
@@ -66,6 +73,8 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == _HEADER_KEY for name, _ in headers):
                     headers.append((_HEADER_KEY, request_id.encode()))
+                for name, value in state.get("extra_headers", {}).items():
+                    headers.append((name.lower().encode(), value.encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -32,6 +32,10 @@ class JsonBody(BaseModel):
             " from the photo; an object with light_source sets it by hand."
         ),
     )
+    model: str | None = Field(
+        None,
+        description="Extension: segmentation model by name (default: the server's).",
+    )
 
 
 class MultipartBody(BaseModel):
@@ -47,6 +51,7 @@ class MultipartBody(BaseModel):
     shadow: str | None = Field(
         None, description="true, false, or the ShadowParameter object as JSON text."
     )
+    model: str | None = Field(None, description="Extension: segmentation model by name.")
 
 
 def error_example(code: ErrorCode, message: str) -> dict[str, object]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import anyio
 from celery import Celery
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from api.housekeeping import Housekeeping, KeyUsage
+from api.job_slots import JobSlots
 from api.outcome_waiter import OutcomeWaiter
-from api.rate_limit import RateLimiter
+from api.rate_limit import RateLimiter, limits_redis
 from storage.db import make_async_engine, make_async_sessionmaker
 from storage.objects import ObjectStore
 from storage.outcomes import channel
@@ -28,11 +31,14 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker
     redis: Redis
+    limits_redis: Redis
     store: ObjectStore
     celery: Celery
     limiter: RateLimiter
+    slots: JobSlots
     waiter: OutcomeWaiter
     http: SafeHttpClient
+    housekeeping: Housekeeping
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -43,20 +49,37 @@ class Services:
             await anyio.to_thread.run_sync(store.ensure_bucket)
         waiter = OutcomeWaiter(redis, channel(settings))
         await waiter.start()
+        sessions = make_async_sessionmaker(engine)
+        housekeeping = Housekeeping(
+            sessions,
+            KeyUsage(),
+            settings.key_usage_flush_seconds,
+            timedelta(hours=settings.idempotency_key_ttl_hours),
+        )
+        housekeeping.start()
+        limits = limits_redis(settings.redis_url, settings.rate_limit_redis_timeout_seconds)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_async_sessionmaker(engine),
+            sessions=sessions,
             redis=redis,
+            limits_redis=limits,
             store=store,
             celery=create_celery(settings),
-            limiter=RateLimiter(redis, settings.redis_namespace),
+            limiter=RateLimiter(limits, settings.redis_namespace),
+            # A slot outlives the longest synchronous wait, then lapses if never released.
+            slots=JobSlots(
+                limits, settings.redis_namespace, settings.job_wait_timeout_seconds + 60
+            ),
             waiter=waiter,
             http=client_from_settings(settings, user_agent="cutout-fetch/1 (+image_url)"),
+            housekeeping=housekeeping,
         )
 
     async def close(self) -> None:
+        await self.housekeeping.stop()
         await self.waiter.stop()
         await self.http.aclose()
         await self.redis.aclose()
+        await self.limits_redis.aclose()
         await self.engine.dispose()

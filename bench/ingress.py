@@ -13,7 +13,7 @@ real photo (docs/samples/chelsea.jpg, 451×300, 38 KB) as multipart to the async
 
 wrk, the API, Postgres, Redis and the S3 endpoint share the machine's cores.
 
-    .venv/bin/python bench/ingress.py [--duration 10] [--connections 64] [--api-workers 2]
+    .venv/bin/python bench/ingress.py [--duration 10] [--connections 16] [--api-workers 2]
 """
 
 from __future__ import annotations
@@ -30,10 +30,21 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import BENCH, SAMPLES, write_result
-from bench.stack import stack
+from bench.stack import Stack, cpu_seconds, stack
 
 ASYNC_PATH = "/v1/jobs/remove-background"
 PHOTO = SAMPLES / "chelsea.jpg"
+
+
+def measured(ours: Stack, url: str, key: str, args: argparse.Namespace) -> dict:
+    """One wrk run, with the CPU the API and S3 processes spent during it."""
+    api, s3 = ours.pids("api"), ours.pids("s3")
+    before = cpu_seconds(api), cpu_seconds(s3)
+    result = wrk(url, key, args.duration, args.connections, args.wrk_threads)
+    result["api_cpu_s"] = round(cpu_seconds(api) - before[0], 2)
+    result["s3_cpu_s"] = round(cpu_seconds(s3) - before[1], 2)
+    result["api_and_s3_cpu_s"] = round(result["api_cpu_s"] + result["s3_cpu_s"], 2)
+    return result
 
 
 def wrk(url: str, key: str, duration: int, connections: int, threads: int) -> dict:
@@ -61,7 +72,7 @@ def wrk(url: str, key: str, duration: int, connections: int, threads: int) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1)
@@ -86,13 +97,20 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"accepted": [], "rate_limited": []}
         for _ in range(args.rounds):
             for name, key in (("accepted", generous), ("rate_limited", limited)):
-                runs[name].append(wrk(url, key, args.duration, args.connections, args.wrk_threads))
+                runs[name].append(measured(ours, url, key, args))
     rows = {}
     for name, results in runs.items():
         status = "202" if name == "accepted" else "429"
         rates = [r["status"].get(status, 0) / r["duration_s"] for r in results]
+        answered = sum(r["status"].get(status, 0) for r in results)
+        cpu_ms = 1000 * sum(r["api_and_s3_cpu_s"] for r in results) / max(answered, 1)
+        api_ms = 1000 * sum(r["api_cpu_s"] for r in results) / max(answered, 1)
         rows[name] = {
             "per_second": round(sorted(rates)[len(rates) // 2], 1),
+            # CPU of the API and S3 processes per answered request (Postgres, Redis and wrk not
+            # included: they are shared with other users of the machine).
+            "api_and_s3_cpu_ms_per_request": round(cpu_ms, 2),
+            "api_cpu_ms_per_request": round(api_ms, 2),
             "per_round": [round(rate, 1) for rate in rates],
             "expected_status": int(status),
             "runs": results,

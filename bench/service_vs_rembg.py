@@ -120,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--requests", type=int, default=24, help="per phase (at least 2×c)")
+    parser.add_argument("--requests", type=int, default=24, help="per phase (at least c)")
     parser.add_argument("--sizes", type=float, nargs="+", default=[0.3, 1.0, 2.5, 5.0])
     parser.add_argument("--workers", type=int, default=2, help="worker processes / rembg threads")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads per worker")
@@ -158,7 +158,7 @@ def main() -> None:
 
         results = []
         for concurrency in args.concurrency:
-            count = max(args.requests, 2 * concurrency)
+            count = max(args.requests, concurrency)
             work = [items[i % len(items)] for i in range(count)]
             runs: dict[str, list[dict]] = {side.name: [] for side in sides}
             for round_ in range(args.rounds):

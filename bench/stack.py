@@ -83,6 +83,19 @@ class Stack:
         return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by the given live processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 def peak_rss_mb(pids: list[int]) -> dict[int, float]:
     """VmHWM of each live process, in MB."""
     peaks = {}
@@ -126,6 +139,7 @@ def stack(
             log_dir / "s3.log",
         )
         cleanup.callback(devstack.stop, s3)
+        s3_process = s3
         devstack.wait_until(lambda: devstack.port_open(s3_port), 60, "S3 endpoint", s3)
         env = {
             "CUTOUT_ENVIRONMENT": "test",
@@ -148,7 +162,7 @@ def stack(
             capture_output=True,
         )
         port = devstack.free_port()
-        result = Stack(env, f"http://127.0.0.1:{port}", log_dir)
+        result = Stack(env, f"http://127.0.0.1:{port}", log_dir, {"s3": s3_process})
         if worker_concurrency:
             worker = devstack.spawn(
                 pinned(devstack.worker_argv(worker_concurrency), cpus), env, log_dir / "worker.log"

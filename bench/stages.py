@@ -14,13 +14,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import device_note, median, photo_at, write_result
+from workers.pipeline.run import StageTimes
 
 STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload")
 DEFAULT_SIZES = (0.3, 1.0, 2.5, 5.0, 12.0, 36.0)
@@ -42,6 +45,28 @@ def s3_endpoint(url: str | None):
         yield f"http://127.0.0.1:{port}"
     finally:
         devstack.stop(process)
+
+
+class CpuStageTimes(StageTimes):
+    """The pipeline's stage timer, also counting this thread's CPU time per stage.
+
+    On a shared machine wall-clock time includes waiting for a core; CPU time does not. With
+    one onnxruntime thread (``--threads 1``) inference runs on the calling thread, so its CPU
+    time is counted here too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.thread_time()
+        try:
+            with super().stage(name):
+                yield
+        finally:
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - start
 
 
 def load_segmenter(device: str, threads: int):
@@ -68,7 +93,7 @@ def main() -> None:
     from storage.objects import PNG, ObjectStore
     from storage.settings import Settings
     from workers.contract import JobOptions, ShadowOptions
-    from workers.pipeline.run import StageTimes, remove_background
+    from workers.pipeline.run import remove_background
 
     segmenter = load_segmenter(args.device, args.threads)
     device = {**device_note(args.device), "providers": segmenter.providers}
@@ -83,23 +108,29 @@ def main() -> None:
             photo = photo_at(megapixels)
             data = photo.path.read_bytes()
             samples: dict[str, list[float]] = {stage: [] for stage in STAGES}
+            cpu_samples: dict[str, list[float]] = {stage: [] for stage in STAGES}
             totals: list[float] = []
+            cpu_totals: list[float] = []
             for run in range(args.runs + 1):
-                times = StageTimes()
+                times = CpuStageTimes()
                 png = remove_background(data, JobOptions(), segmenter, times)
                 if store is not None:
                     with times.stage("upload"):
                         store.put(f"bench/{uuid.uuid4()}.png", png, PNG)
-                shadow_times = StageTimes()
+                shadow_times = CpuStageTimes()
                 remove_background(data, JobOptions(shadow=ShadowOptions()), segmenter, shadow_times)
                 if run == 0:
                     continue  # warm-up: first-touch allocations, connection set-up
                 for stage in STAGES:
                     source = shadow_times if stage == "shadow" else times
                     samples[stage].append(source.seconds.get(stage, 0.0))
+                    cpu_samples[stage].append(source.cpu.get(stage, 0.0))
                 totals.append(sum(times.seconds.values()))
+                cpu_totals.append(sum(times.cpu.values()))
             medians = {stage: round(median(values) * 1000, 1) for stage, values in samples.items()}
             total = round(median(totals) * 1000, 1)
+            cpu = {stage: round(median(values) * 1000, 1) for stage, values in cpu_samples.items()}
+            cpu_total = round(median(cpu_totals) * 1000, 1)
             inference = medians["inference"]
             row = {
                 "photo": photo.label(),
@@ -111,6 +142,9 @@ def main() -> None:
                 "total_over_inference": round(total / inference, 2),
                 "non_inference_share": round(1 - inference / total, 3),
                 "total_with_shadow_ms": round(total + medians["shadow"], 1),
+                "cpu_median_ms": cpu,
+                "cpu_total_ms": cpu_total,
+                "cpu_non_inference_share": round(1 - cpu["inference"] / cpu_total, 3),
             }
             rows.append(row)
             print(

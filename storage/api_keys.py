@@ -14,11 +14,13 @@ import secrets
 import uuid
 import zlib
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import DateTime, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
-from storage.models import ApiKey, Tenant
+from storage.models import ApiKey, CreditAccount, Tenant
 
 PREFIX = "cut_"
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -65,13 +67,30 @@ def display_prefix(key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is making a request: the tenant, its plan, and the key they used."""
+    """Who is making a request: the tenant, its plan, its balance and the key they used.
+
+    The balance comes with the key lookup (same query), so ``GET /v1/credits`` costs no extra
+    round trip. It is a snapshot: charging never trusts it, the conditional debit decides.
+    """
 
     tenant_id: uuid.UUID
     api_key_id: uuid.UUID
     rate_limit_per_minute: int
     rate_limit_burst: int
     max_concurrent_jobs: int
+    balance: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What an operator sees of a key: never the key itself."""
+
+    id: uuid.UUID
+    name: str
+    display_prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 def create_key(session: Session, tenant_id: uuid.UUID, secret: str, name: str = "default") -> str:
@@ -100,14 +119,16 @@ def find_caller(session: Session, key: str, secret: str) -> Caller | None:
             Tenant.rate_limit_per_minute,
             Tenant.rate_limit_burst,
             Tenant.max_concurrent_jobs,
+            CreditAccount.balance,
         )
         .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .join(CreditAccount, CreditAccount.tenant_id == ApiKey.tenant_id)
         .where(ApiKey.key_hash == hash_key(key, secret), ApiKey.revoked_at.is_(None))
     ).one_or_none()
     if row is None:
         return None
-    key_id, tenant_id, per_minute, burst, concurrency = row
-    return Caller(tenant_id, key_id, per_minute, burst, concurrency)
+    key_id, tenant_id, per_minute, burst, concurrency, balance = row
+    return Caller(tenant_id, key_id, per_minute, burst, concurrency, balance)
 
 
 def revoke_key(session: Session, key_id: uuid.UUID) -> bool:
@@ -118,3 +139,55 @@ def revoke_key(session: Session, key_id: uuid.UUID) -> bool:
         .values(revoked_at=func.now())
     )
     return result.rowcount == 1
+
+
+def list_keys(session: Session, tenant_id: uuid.UUID) -> list[KeyInfo]:
+    rows = session.execute(
+        select(
+            ApiKey.id,
+            ApiKey.name,
+            ApiKey.display_prefix,
+            ApiKey.created_at,
+            ApiKey.revoked_at,
+            ApiKey.last_used_at,
+        )
+        .where(ApiKey.tenant_id == tenant_id)
+        .order_by(ApiKey.created_at)
+    )
+    return [KeyInfo(*row) for row in rows]
+
+
+def find_key_id(session: Session, tenant_id: uuid.UUID, id_or_prefix: str) -> uuid.UUID | None:
+    """Operators name a key by its id or by the display prefix that listings show."""
+    try:
+        return session.scalar(
+            select(ApiKey.id).where(
+                ApiKey.tenant_id == tenant_id, ApiKey.id == uuid.UUID(id_or_prefix)
+            )
+        )
+    except ValueError:
+        matches = session.scalars(
+            select(ApiKey.id).where(
+                ApiKey.tenant_id == tenant_id, ApiKey.display_prefix == id_or_prefix
+            )
+        ).all()
+        return matches[0] if len(matches) == 1 else None
+
+
+def record_last_used(session: Session, used: dict[uuid.UUID, datetime]) -> int:
+    """Write many keys' last use in one statement (the API batches them off the hot path)."""
+    if not used:
+        return 0
+    values = (
+        select(
+            func.unnest(literal(list(used), ARRAY(UUID(as_uuid=True)))).label("id"),
+            func.unnest(literal(list(used.values()), ARRAY(DateTime(timezone=True)))).label("at"),
+        )
+    ).subquery("used")
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == values.c.id)
+        .where(func.coalesce(ApiKey.last_used_at, values.c.at) <= values.c.at)
+        .values(last_used_at=values.c.at)
+    )
+    return result.rowcount

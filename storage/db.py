@@ -29,6 +29,7 @@ def make_engine(settings: Settings) -> Engine:
         database_url(settings, "psycopg"),
         pool_size=settings.database_pool_size,
         pool_pre_ping=True,
+        connect_args={"connect_timeout": max(1, round(settings.database_connect_timeout_seconds))},
     )
 
 
@@ -38,6 +39,7 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_pre_ping=True,
+        connect_args={"timeout": settings.database_connect_timeout_seconds},
     )
 
 

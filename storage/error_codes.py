@@ -29,12 +29,16 @@ class ErrorCode(enum.StrEnum):
     TIMEOUT = "timeout"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
+    IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
+    IDEMPOTENCY_KEY_MISMATCH = "idempotency_key_mismatch"
 
 
 STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INVALID_AUTH_TOKEN: 401,
     ErrorCode.INSUFFICIENT_API_CREDITS: 403,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.IDEMPOTENCY_KEY_IN_USE: 409,
+    ErrorCode.IDEMPOTENCY_KEY_MISMATCH: 422,
     ErrorCode.RATE_LIMIT_EXCEEDED: 429,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.SERVICE_UNAVAILABLE: 503,

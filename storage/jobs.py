@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from storage import ledger, outbox
 from storage.error_codes import ErrorCode
-from storage.models import Job, JobStatus
+from storage.models import CreditAccount, EntryKind, Job, JobStatus, LedgerEntry
 
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -47,34 +47,83 @@ class ClaimedJob:
 
 
 def create_and_debit(session: Session, job: NewJob) -> int:
-    """Record the job and charge for it in the caller's transaction; returns the new balance.
+    """Record the job and charge for it in one statement; returns the new balance.
 
-    Raises :class:`storage.ledger.InsufficientCredits`; the caller's rollback then discards the
-    job row too, so a refused job leaves no trace.
+    One round trip: a data-modifying CTE decrements the balance only where it covers the cost
+    (``WHERE balance >= cost``), and inserts the job row and its debit entry only when that
+    update matched. Concurrent requests serialize on the account row, so however many arrive at
+    once, they can never overdraw it. Raises :class:`storage.ledger.InsufficientCredits` and
+    writes nothing when the balance is short.
     """
-    session.execute(
-        insert(Job).values(
-            id=job.id,
-            tenant_id=job.tenant_id,
-            api_key_id=job.api_key_id,
-            status=JobStatus.QUEUED,
-            cost=job.cost,
-            options=job.options,
-            input_key=job.input_key,
-            request_id=job.request_id,
-            webhook_url=job.webhook_url,
-            batch_id=job.batch_id,
-            batch_index=job.batch_index,
-        )
+    debited = (
+        update(CreditAccount)
+        .where(CreditAccount.tenant_id == job.tenant_id, CreditAccount.balance >= job.cost)
+        .values(balance=CreditAccount.balance - job.cost)
+        .returning(CreditAccount.tenant_id, CreditAccount.balance)
+        .cte("debited")
     )
-    return ledger.debit_job(session, job.tenant_id, job.id, job.cost)
+    created = (
+        insert(Job)
+        .from_select(
+            [
+                "id",
+                "tenant_id",
+                "api_key_id",
+                "status",
+                "cost",
+                "options",
+                "input_key",
+                "request_id",
+                "webhook_url",
+                "batch_id",
+                "batch_index",
+            ],
+            select(
+                literal(job.id, Job.id.type),
+                debited.c.tenant_id,
+                literal(job.api_key_id, Job.api_key_id.type),
+                literal(JobStatus.QUEUED.value, Job.status.type),
+                literal(job.cost, Job.cost.type),
+                literal(job.options, Job.options.type),
+                literal(job.input_key, Job.input_key.type),
+                literal(job.request_id, Job.request_id.type),
+                literal(job.webhook_url, Job.webhook_url.type),
+                literal(job.batch_id, Job.batch_id.type),
+                literal(job.batch_index, Job.batch_index.type),
+            ),
+            include_defaults=False,
+        )
+        .returning(Job.id, Job.tenant_id)
+        .cte("created")
+    )
+    entry = (
+        insert(LedgerEntry)
+        .from_select(
+            ["tenant_id", "job_id", "kind", "amount"],
+            select(
+                created.c.tenant_id,
+                created.c.id,
+                literal(EntryKind.DEBIT.value, LedgerEntry.kind.type),
+                literal(-job.cost, LedgerEntry.amount.type),
+            ),
+            include_defaults=False,
+        )
+        .returning(LedgerEntry.id)
+        .cte("entry")
+    )
+    new_balance = session.scalar(
+        select(debited.c.balance).add_cte(created, entry).select_from(debited)
+    )
+    if new_balance is None:
+        raise ledger.InsufficientCredits(f"tenant {job.tenant_id} cannot pay {job.cost} credits")
+    return new_balance
 
 
 def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob | None:
     """Take a lease on a queued job, or on a running one whose worker vanished.
 
-    Returns None when the job is finished or another worker holds a live lease: the message is
-    a duplicate and must be dropped.
+    Returns None when the job is finished (the message is a duplicate: drop it) or another
+    attempt holds a live lease (see :func:`lease_left`: look again once it has expired).
     """
     row = session.execute(
         update(Job)
@@ -92,6 +141,15 @@ def claim(session: Session, job_id: uuid.UUID, lease: timedelta) -> ClaimedJob |
         .returning(Job.id, Job.tenant_id, Job.options, Job.input_key, Job.attempts, Job.request_id)
     ).one_or_none()
     return ClaimedJob(*row) if row else None
+
+
+def lease_left(session: Session, job_id: uuid.UUID) -> float | None:
+    """Seconds left on the live lease of a running job; None when it is not running."""
+    return session.scalar(
+        select(func.extract("epoch", Job.lease_expires_at - func.now())).where(
+            Job.id == job_id, Job.status == JobStatus.RUNNING
+        )
+    )
 
 
 def succeed(

@@ -17,6 +17,8 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -95,7 +97,7 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"))
     kind: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -104,6 +106,10 @@ class LedgerEntry(Base):
 
     __table_args__ = (
         UniqueConstraint("job_id", "kind", name="one_entry_of_each_kind_per_job"),
+        ForeignKeyConstraint(
+            ["job_id", "tenant_id"], ["jobs.id", "jobs.tenant_id"], name="entry_matches_its_job"
+        ),
+        Index("ix_ledger_entries_tenant_created", "tenant_id", "created_at"),
         CheckConstraint("kind IN ('grant', 'debit', 'refund', 'adjustment')", name="known_kind"),
         CheckConstraint(
             "(kind IN ('debit', 'refund')) = (job_id IS NOT NULL)", name="job_entries_name_a_job"
@@ -157,6 +163,28 @@ class Job(Base):
             "(status = 'succeeded') = (result_key IS NOT NULL)", name="result_iff_succeeded"
         ),
         CheckConstraint("(status = 'failed') = (error_code IS NOT NULL)", name="error_iff_failed"),
+        UniqueConstraint("id", "tenant_id", name="job_and_its_tenant"),
+    )
+
+
+class IdempotencyKey(Base):
+    """A tenant's ``Idempotency-Key``: the request it first came with, and the job it made."""
+
+    __tablename__ = "idempotency_keys"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    job_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    locked_until: Mapped[datetime | None]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["job_id", "tenant_id"], ["jobs.id", "jobs.tenant_id"], name="key_matches_its_job"
+        ),
+        CheckConstraint("length(key) > 0", name="key_not_empty"),
+        Index("ix_idempotency_keys_created", "created_at"),
     )
 
 

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     """Postgres URL; the driver part is chosen per process (psycopg or asyncpg)."""
     database_pool_size: int = Field(10, ge=1)
     """Connections kept open per process."""
+    database_connect_timeout_seconds: float = Field(5.0, gt=0)
+    """How long to wait for a new Postgres connection before answering 503."""
 
     # --- Redis: Celery broker, rate limits and job-outcome notifications.
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -77,6 +79,12 @@ class Settings(BaseSettings):
 
     default_rate_limit_per_minute: int = Field(60, ge=1)
     """Requests per minute given to tenants created without an explicit limit."""
+    rate_limit_redis_timeout_seconds: float = Field(1.0, gt=0)
+    """How long the rate limiter waits for Redis before failing open (admitting, logged)."""
+    key_usage_flush_seconds: float = Field(5.0, gt=0)
+    """How often an API process writes its keys' `last_used_at` (batched, off the hot path)."""
+    idempotency_key_ttl_hours: int = Field(24, ge=1)
+    """How long an `Idempotency-Key` is remembered per tenant."""
 
     job_wait_timeout_seconds: float = Field(120.0, gt=0)
     """How long a synchronous request waits for its job before failing (and refunding) it."""
@@ -101,15 +109,30 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(1, ge=1)
     """Jobs a worker runs at once (one process each)."""
     ort_intra_op_threads: int = Field(0, ge=0)
-    """onnxruntime threads per inference; 0 lets onnxruntime decide."""
+    """onnxruntime threads per inference; 0 lets onnxruntime decide (one per core)."""
+    ort_inter_op_threads: int = Field(1, ge=0)
+    """onnxruntime threads across independent graph branches; 1 (sequential) suits these models."""
     ort_providers: list[str] = Field(
         ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     )
     """Execution providers in order of preference, as a JSON list; unavailable ones are skipped."""
     model_name: str = "u2netp"
-    """Segmentation model used when a request names none."""
+    """Segmentation model used when a request names none (see docs/models.md)."""
+    request_models: list[str] = Field(["u2netp"])
+    """Models a request may name in its `model` field, as a JSON list; operators add the ones
+    their workers have pulled."""
     models_dir: Path = Path.home() / ".cache" / "cutout" / "models"
-    """Folder holding pulled model weights."""
+    """Folder holding pulled model weights and custom.json (models registered by path)."""
+    default_queue: str = Field("cpu", pattern=r"^[A-Za-z0-9_.-]+$")
+    """Queue (after the namespace) of jobs whose model has no entry in model_queues."""
+    model_queues: dict[str, str] = Field(default_factory=dict)
+    """Model → queue routing as a JSON object, e.g. `{"birefnet-general": "gpu"}`."""
+    gpu_queue: str = Field("gpu", pattern=r"^[A-Za-z0-9_.-]+$")
+    """Queue a worker started with `--gpu N` consumes (CPU workers consume default_queue)."""
+    worker_gpu: int | None = Field(None, ge=0)
+    """GPU device this worker is pinned to; `cutout worker --gpu N` sets it. Unset: CPU worker."""
+    refine_edges: bool = True
+    """Run the edge refinement (alpha from colour + colour decontamination) after the model."""
 
     # --- Async jobs, batches, retention and webhooks.
     max_batch_items: int = Field(100, ge=1, le=1000)

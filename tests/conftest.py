@@ -63,6 +63,10 @@ def stack_env(s3_endpoint: str, test_origin_ports: dict[str, int]) -> Iterator[d
         "CUTOUT_S3_BUCKET": f"cutout-test-{RUN}",
         "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "60",
         "CUTOUT_API_KEY_SECRET": f"test-secret-{RUN}",
+        "CUTOUT_KEY_USAGE_FLUSH_SECONDS": "0.2",
+        # Counting tests must not fail open because a loaded CI machine answered slowly;
+        # failing open is tested against an unreachable Redis.
+        "CUTOUT_RATE_LIMIT_REDIS_TIMEOUT_SECONDS": "10",
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
@@ -153,11 +157,13 @@ def make_tenant(sessions: sessionmaker[Session], settings: Settings) -> Callable
     from storage import api_keys, ledger, tenants
     from storage.db import transaction
 
-    def make(credits: int = 100, per_minute: int = 1000, burst: int | None = None) -> TestTenant:
+    def make(
+        credits: int = 100, per_minute: int = 1000, burst: int | None = None, concurrency: int = 16
+    ) -> TestTenant:
         name = f"tenant-{uuid.uuid4().hex[:12]}"
         with transaction(sessions) as session:
             tenant_id = tenants.create_tenant(
-                session, name, tenants.Plan(per_minute, burst or per_minute, 16)
+                session, name, tenants.Plan(per_minute, burst or per_minute, concurrency)
             )
             if credits:
                 ledger.grant(session, tenant_id, credits, reason="test credits")

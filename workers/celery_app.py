@@ -22,15 +22,15 @@ from workers.contract import (
     DELIVER_WEBHOOK_TASK,
     REMOVE_BACKGROUND_TASK,
     SWEEP_TASK,
-    cpu_queue,
     dispatch_queue,
+    queue_name,
 )
 
 
 def create_celery(settings: Settings) -> Celery:
     if settings.task_time_limit_seconds + 10 > settings.broker_visibility_timeout_seconds:
         raise ValueError("task_time_limit_seconds must stay 10 s below the visibility timeout")
-    queue = cpu_queue(settings.redis_namespace)
+    queue = queue_name(settings.redis_namespace, settings.default_queue)
     dispatch = dispatch_queue(settings.redis_namespace)
     app = Celery("cutout", broker=settings.redis_url, set_as_current=False)
     app.conf.update(

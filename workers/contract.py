@@ -16,8 +16,13 @@ DELIVER_WEBHOOK_TASK = "cutout.deliver_webhook"
 SWEEP_TASK = "cutout.sweep"
 
 
-def cpu_queue(namespace: str) -> str:
-    return f"{namespace}.cpu"
+def queue_name(namespace: str, queue: str) -> str:
+    return f"{namespace}.{queue}"
+
+
+def route(model: str | None, default_model: str, model_queues: dict[str, str], default: str) -> str:
+    """The queue (without namespace) a job for ``model`` goes to: configured, else the default."""
+    return model_queues.get(model or default_model, default)
 
 
 def dispatch_queue(namespace: str) -> str:
@@ -87,6 +92,7 @@ class ShadowLight:
 class JobOptions:
     format: str = "png"
     shadow: ShadowOptions | None = None
+    model: str | None = None  # additive: None means the server's default model
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,4 +103,5 @@ class JobOptions:
         return cls(
             format=data.get("format", "png"),
             shadow=ShadowOptions(**shadow) if shadow else None,
+            model=data.get("model"),
         )

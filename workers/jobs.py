@@ -21,6 +21,7 @@ from storage.models import JobStatus
 from storage.objects import PNG, result_key
 from storage.outcomes import Outcome, channel
 from workers.contract import DELIVER_WEBHOOK_TASK, JobOptions
+from workers.models.registry import ModelNotFound
 from workers.pipeline.run import StageTimes, run_pipeline
 from workers.runtime import WorkerRuntime
 
@@ -32,7 +33,7 @@ class Disposition(StrEnum):
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    DUPLICATE = "duplicate"  # finished, or running under another worker's live lease
+    DUPLICATE = "duplicate"  # the job had already finished
 
 
 def lease_for(runtime: WorkerRuntime) -> timedelta:
@@ -40,11 +41,29 @@ def lease_for(runtime: WorkerRuntime) -> timedelta:
     return timedelta(seconds=runtime.settings.task_time_limit_seconds + 5)
 
 
+class LeaseHeld(Exception):
+    """The job runs under another attempt's live lease: look again once it has expired.
+
+    This is how a job survives a worker killed mid-run (OOM, SIGKILL): Celery redelivers the
+    message at once (``reject_on_worker_lost``), but the dead attempt's lease still looks live.
+    Dropping the message would strand the job in ``running``; running it would risk two
+    attempts at once. Retrying after the lease settles it: by then the job either finished (the
+    retry drops it) or its lease lapsed (the retry claims it).
+    """
+
+    def __init__(self, job_id: uuid.UUID, seconds_left: float) -> None:
+        super().__init__(f"job {job_id} is leased for another {seconds_left:.1f} s")
+        self.seconds_left = seconds_left
+
+
 def process_job(job_id: uuid.UUID, runtime: WorkerRuntime) -> Disposition:
     with transaction(runtime.sessions) as session:
         claimed = jobs.claim(session, job_id, lease_for(runtime))
+        seconds_left = jobs.lease_left(session, job_id) if claimed is None else None
+    if seconds_left is not None:
+        raise LeaseHeld(job_id, float(seconds_left))
     if claimed is None:
-        log.info("job %s: already finished or leased elsewhere; message dropped", job_id)
+        log.info("job %s: already finished; message dropped", job_id)
         return Disposition.DUPLICATE
     with logs.bound(request_id=claimed.request_id):
         return _run(claimed, runtime)
@@ -64,14 +83,27 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
     try:
         with times.stage("download"):
             data = runtime.store.get(claimed.input_key)
+        options = JobOptions.from_json(claimed.options)
         removal = run_pipeline(
-            data, JobOptions.from_json(claimed.options), runtime.segmenter, times
+            data,
+            options,
+            runtime.segmenter_for(options.model),
+            times,
+            refine_edges=runtime.settings.refine_edges,
         )
         key = result_key(claimed.tenant_id, job_id)
         with times.stage("upload"):
             runtime.store.put(key, removal.png, PNG)
     except ImageRejected as rejected:
         return fail(job_id, runtime, rejected.code, rejected.message)
+    except ModelNotFound as missing:
+        log.error("job %s: %s", job_id, missing)
+        return fail(
+            job_id,
+            runtime,
+            ErrorCode.INVALID_PARAMETER,
+            "Invalid parameter model: that model is not installed on this server.",
+        )
 
     with transaction(runtime.sessions) as session:
         light = removal.shadow.to_json() if removal.shadow else None

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 class WorkerRuntime:
     settings: Settings
     device_id: int | None = None
+    providers: tuple[str, ...] = ()  # from the worker's placement; empty: the settings' list
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -48,11 +49,33 @@ class WorkerRuntime:
         return create_celery(self.settings)
 
     @cached_property
-    def segmenter(self) -> Segmenter:
-        spec = get_spec(self.settings.model_name)
-        config = SessionConfig(
-            providers=tuple(self.settings.ort_providers),
+    def session_config(self) -> SessionConfig:
+        return SessionConfig(
+            providers=tuple(self.providers or self.settings.ort_providers),
             device_id=self.device_id,
             intra_op_threads=self.settings.ort_intra_op_threads,
+            inter_op_threads=self.settings.ort_inter_op_threads,
         )
-        return Segmenter.load(spec, locate(spec, self.settings.models_dir), config)
+
+    @cached_property
+    def segmenter(self) -> Segmenter:
+        """The server's default model, loaded when the worker process starts."""
+        return self._load(self.settings.model_name)
+
+    @cached_property
+    def _others(self) -> dict[str, Segmenter]:
+        return {}
+
+    def segmenter_for(self, model: str | None) -> Segmenter:
+        """The model a job asked for (loaded on first use, then kept), or the default."""
+        if model is None or model == self.settings.model_name:
+            return self.segmenter
+        if model not in self._others:
+            self._others[model] = self._load(model)
+        return self._others[model]
+
+    def _load(self, name: str) -> Segmenter:
+        spec = get_spec(name, self.settings.models_dir)
+        path = locate(spec, self.settings.models_dir)
+        log.info("loading model %s from %s (%s)", name, path, spec.license)
+        return Segmenter.load(spec, path, self.session_config)

@@ -25,7 +25,8 @@ from storage.error_codes import ErrorCode
 from storage.settings import get_settings
 from workers.celery_app import create_celery
 from workers.contract import REMOVE_BACKGROUND_TASK
-from workers.jobs import fail, process_job, release
+from workers.jobs import LeaseHeld, fail, process_job, release
+from workers.placement import Placement, place_worker
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,17 @@ app = create_celery(get_settings())
 
 
 @cache
+def placement() -> Placement:
+    import onnxruntime
+
+    settings = get_settings()
+    return place_worker(settings, settings.worker_gpu, onnxruntime.get_available_providers())
+
+
+@cache
 def runtime() -> WorkerRuntime:
-    return WorkerRuntime(get_settings())
+    where = placement()
+    return WorkerRuntime(get_settings(), device_id=where.device_id, providers=where.providers)
 
 
 @setup_logging.connect
@@ -67,6 +77,11 @@ def remove_background(self: Task, job_id: str) -> str:
 def _run_task(self: Task, job: uuid.UUID, rt: WorkerRuntime) -> str:
     try:
         return process_job(job, rt)
+    except LeaseHeld as held:
+        log.info(
+            "job %s: leased for another %.1f s; looking again after it", job, held.seconds_left
+        )
+        raise self.retry(countdown=held.seconds_left + 1) from held
     except SoftTimeLimitExceeded:
         return fail(job, rt, ErrorCode.TIMEOUT, "The image took too long to process.")
     except TRANSIENT_ERRORS as exc:

@@ -8,11 +8,13 @@ from fastapi.responses import JSONResponse
 
 from api.batch_request import parse_batch
 from api.deps import CallerDep, RateLimitedCaller, ServicesDep
+from api.error_docs import READ_ERRORS, error_responses
 from api.job_flow import accept_batch
 from api.job_views import absolute, batch_view
 from api.request_context import current_request_id
-from api.routes.remove_background import _ERROR_RESPONSES, CREDITS_HEADER
-from api.schemas import BatchAccepted, BatchBody, ErrorBody
+from api.routes.remove_background import CREDITS_HEADER
+from api.schemas import BatchAccepted, BatchBody
+from storage.error_codes import ErrorCode
 from storage.pricing import job_cost
 
 router = APIRouter(tags=["batches"])
@@ -30,7 +32,7 @@ router = APIRouter(tags=["batches"])
     ),
     status_code=202,
     response_model=BatchAccepted,
-    responses={k: v for k, v in _ERROR_RESPONSES.items() if k != 504},
+    responses=error_responses(code for code in ErrorCode if code != ErrorCode.TIMEOUT),
 )
 async def submit_batch(
     request: Request, caller: RateLimitedCaller, services: ServicesDep
@@ -54,7 +56,7 @@ async def submit_batch(
     summary="A batch's progress",
     description="Counts per status, credits, and every job in submission order.",
     response_model=BatchBody,
-    responses={404: {"model": ErrorBody, "description": "No such batch (for this tenant)."}},
+    responses=error_responses(READ_ERRORS),
 )
 async def get_batch(
     batch_id: str, request: Request, caller: CallerDep, services: ServicesDep

@@ -7,14 +7,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep, RateLimitedCaller, ServicesDep
+from api.error_docs import READ_ERRORS, error_responses
 from api.image_input import prepared_image
 from api.job_flow import accept_job
 from api.job_views import absolute, job_view
 from api.remove_request import parse_removal_request
 from api.request_context import current_request_id
-from api.routes.remove_background import _ERROR_RESPONSES, _REQUEST_BODY, CREDITS_HEADER
-from api.schemas import ErrorBody, JobAccepted, JobStatusBody
+from api.routes.remove_background import _REQUEST_BODY, CREDITS_HEADER
+from api.schemas import JobAccepted, JobStatusBody
 from api.webhook_check import check_webhook_url
+from storage.error_codes import ErrorCode
 from storage.job_summary import status_path
 
 router = APIRouter(tags=["asynchronous jobs"])
@@ -30,7 +32,7 @@ router = APIRouter(tags=["asynchronous jobs"])
     ),
     status_code=202,
     response_model=JobAccepted,
-    responses={k: v for k, v in _ERROR_RESPONSES.items() if k != 504},
+    responses=error_responses(code for code in ErrorCode if code != ErrorCode.TIMEOUT),
     openapi_extra=_REQUEST_BODY,
 )
 async def submit_job(
@@ -67,7 +69,7 @@ async def submit_job(
         " success, and the webhook's delivery attempts. Another tenant's job is a 404."
     ),
     response_model=JobStatusBody,
-    responses={404: {"model": ErrorBody, "description": "No such job (for this tenant)."}},
+    responses=error_responses(READ_ERRORS),
 )
 async def get_job(
     job_id: str, request: Request, caller: CallerDep, services: ServicesDep

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep, ServicesDep
+from api.error_docs import ACCOUNT_ERRORS, error_responses
 from api.errors import ApiError
 from api.remove_request import json_object
 from api.schemas import WebhookSecrets
@@ -16,7 +17,7 @@ from storage import outbox, webhook_secrets
 from storage.error_codes import ErrorCode
 from storage.models import WebhookSecret
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], responses=error_responses(ACCOUNT_ERRORS))
 
 
 def _secrets_body(rows: list[WebhookSecret]) -> dict[str, object]:
@@ -86,6 +87,7 @@ async def list_disabled(caller: CallerDep, services: ServicesDep) -> JSONRespons
     "/v1/webhooks/disabled-endpoints/enable",
     summary="Re-enable a webhook URL",
     description='Body `{"url": ...}`: events of jobs that finish from now on are delivered again.',
+    responses=error_responses((ErrorCode.INVALID_REQUEST_BODY, ErrorCode.MISSING_PARAMETER)),
 )
 async def enable_endpoint(
     request: Request, caller: CallerDep, services: ServicesDep

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from cutout.cli import admin, remove, servers
+from cutout.cli import admin, models, remove, servers
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Self-hosted background removal."
 )
 app.add_typer(admin.app, name="admin")
+app.add_typer(models.app, name="models")
 app.command("serve")(servers.serve)
 app.command("worker")(servers.worker)
 app.command("dispatcher")(servers.dispatcher)

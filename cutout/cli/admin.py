@@ -1,31 +1,27 @@
-"""``cutout admin``: tenants, keys and credits, for operators."""
+"""``cutout admin``: tenants, plans, keys and credits, for operators.
+
+Every command prints JSON with ``--json`` (for scripts) and a readable line otherwise. Keys are
+shown exactly once, when created; listings show only their display prefix.
+"""
 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
 
-from storage import api_keys, ledger, tenants
-from storage.db import make_engine, make_sessionmaker, transaction
+from cutout.cli import admin_keys
+from cutout.cli.admin_common import JsonFlag, TenantArg, emit, sessions, tenant_id
+from storage import ledger, ledger_audit, tenants
+from storage.db import transaction
+from storage.ledger import InsufficientCredits
 from storage.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Operate tenants, API keys and credits.")
-
-
-def _sessions() -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(get_settings()))
-
-
-def _tenant_id(session: Session, name_or_id: str) -> uuid.UUID:
-    tenant = tenants.find_tenant(session, name_or_id)
-    if tenant is None:
-        typer.echo(f"no tenant {name_or_id!r}", err=True)
-        raise typer.Exit(1)
-    return tenant.id
+tenants_app = typer.Typer(no_args_is_help=True, help="Create and list tenants.")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(admin_keys.app, name="keys")
 
 
 @app.command()
@@ -37,7 +33,7 @@ def migrate() -> None:
     typer.echo("database is at the latest revision")
 
 
-@app.command("create-tenant")
+@tenants_app.command("create")
 def create_tenant(
     name: Annotated[str, typer.Option(help="Unique tenant name.")],
     credits: Annotated[int, typer.Option(min=0, help="Credits granted at creation.")] = 0,
@@ -48,42 +44,175 @@ def create_tenant(
         int | None, typer.Option(min=1, help="Requests at once (default: rate).")
     ] = None,
     max_concurrent_jobs: Annotated[int, typer.Option(min=1)] = 16,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Create a tenant with its first API key (shown once, never stored in plaintext)."""
     settings = get_settings()
     per_minute = rate_limit or settings.default_rate_limit_per_minute
     plan = tenants.Plan(per_minute, burst or per_minute, max_concurrent_jobs)
-    with transaction(_sessions()) as session:
-        tenant_id = tenants.create_tenant(session, name, plan)
+    with transaction(sessions()) as session:
+        new_id = tenants.create_tenant(session, name, plan)
         if credits:
-            ledger.grant(session, tenant_id, credits, reason="initial credits")
-        key = api_keys.create_key(session, tenant_id, settings.api_key_secret.get_secret_value())
+            ledger.grant(session, new_id, credits, reason="initial credits")
+        key = admin_keys.new_key(session, new_id, "default")
+    emit(
+        {"tenant_id": str(new_id), "api_key": key},
+        f"tenant {name} ({new_id}) created with {credits} credits\nAPI key (shown once): {key}",
+        as_json,
+    )
+
+
+# The foundation's name for `tenants create`, kept for existing scripts.
+app.command("create-tenant", hidden=True)(create_tenant)
+
+
+@tenants_app.command("list")
+def list_tenants(as_json: JsonFlag = False) -> None:
+    """Every tenant with its plan, balance and number of active keys."""
+    with transaction(sessions()) as session:
+        rows = tenants.list_tenants(session)
     if as_json:
-        typer.echo(json.dumps({"tenant_id": str(tenant_id), "api_key": key}))
-    else:
-        typer.echo(f"tenant {name} ({tenant_id}) created with {credits} credits")
-        typer.echo(f"API key (shown once): {key}")
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": str(row.id),
+                        "name": row.name,
+                        "balance": row.balance,
+                        "rate_limit_per_minute": row.plan.rate_limit_per_minute,
+                        "rate_limit_burst": row.plan.rate_limit_burst,
+                        "max_concurrent_jobs": row.plan.max_concurrent_jobs,
+                        "active_keys": row.active_keys,
+                    }
+                    for row in rows
+                ]
+            )
+        )
+        return
+    for row in rows:
+        plan = row.plan
+        typer.echo(
+            f"{row.id}  {row.name}  balance={row.balance}  {plan.rate_limit_per_minute}/min"
+            f" burst={plan.rate_limit_burst} jobs<={plan.max_concurrent_jobs}"
+            f" keys={row.active_keys}"
+        )
 
 
-@app.command("grant-credits")
-def grant_credits(
-    tenant: Annotated[str, typer.Argument(help="Tenant name or id.")],
+@app.command("set-plan")
+def set_plan(
+    tenant: TenantArg,
+    rate_limit: Annotated[int | None, typer.Option(min=1, help="Requests per minute.")] = None,
+    burst: Annotated[int | None, typer.Option(min=1, help="Requests at once.")] = None,
+    max_concurrent_jobs: Annotated[int | None, typer.Option(min=1)] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a tenant's limits; they apply from its next request."""
+    if rate_limit is burst is max_concurrent_jobs is None:
+        typer.echo("name at least one of --rate-limit, --burst, --max-concurrent-jobs", err=True)
+        raise typer.Exit(2)
+    with transaction(sessions()) as session:
+        plan = tenants.set_plan(
+            session,
+            tenant_id(session, tenant),
+            rate_limit_per_minute=rate_limit,
+            rate_limit_burst=burst,
+            max_concurrent_jobs=max_concurrent_jobs,
+        )
+    payload = {
+        "rate_limit_per_minute": plan.rate_limit_per_minute,
+        "rate_limit_burst": plan.rate_limit_burst,
+        "max_concurrent_jobs": plan.max_concurrent_jobs,
+    }
+    emit(payload, " ".join(f"{k}={v}" for k, v in payload.items()), as_json)
+
+
+@app.command()
+def grant(
+    tenant: TenantArg,
     amount: Annotated[int, typer.Argument(min=1)],
     reason: Annotated[str, typer.Option(help="Recorded in the ledger.")] = "operator grant",
 ) -> None:
-    """Add credits to a tenant's balance."""
-    with transaction(_sessions()) as session:
-        new_balance = ledger.grant(session, _tenant_id(session, tenant), amount, reason)
+    """Add credits to a tenant's balance (a purchase, a trial)."""
+    with transaction(sessions()) as session:
+        new_balance = ledger.grant(session, tenant_id(session, tenant), amount, reason)
+    typer.echo(json.dumps({"balance": new_balance}))
+
+
+# The foundation's name for `grant`, kept for existing scripts.
+app.command("grant-credits", hidden=True)(grant)
+
+
+# Unknown options pass through as arguments, so a negative amount (`-20`) is not an option.
+@app.command(context_settings={"ignore_unknown_options": True})
+def adjust(
+    tenant: TenantArg,
+    amount: Annotated[int, typer.Argument(help="Credits to add (or remove, when negative).")],
+    reason: Annotated[str, typer.Option(help="Why; recorded in the ledger.")],
+) -> None:
+    """Correct a balance in either direction, with a reason; never below zero."""
+    if amount == 0:
+        typer.echo("an adjustment changes the balance", err=True)
+        raise typer.Exit(2)
+    try:
+        with transaction(sessions()) as session:
+            new_balance = ledger.adjust(session, tenant_id(session, tenant), amount, reason)
+    except InsufficientCredits:
+        typer.echo("refused: the balance would go below zero", err=True)
+        raise typer.Exit(1) from None
     typer.echo(json.dumps({"balance": new_balance}))
 
 
 @app.command()
-def balance(tenant: Annotated[str, typer.Argument(help="Tenant name or id.")]) -> None:
+def balance(tenant: TenantArg) -> None:
     """Print a tenant's credit balance."""
-    with transaction(_sessions()) as session:
-        value = ledger.balance(session, _tenant_id(session, tenant))
+    with transaction(sessions()) as session:
+        value = ledger.balance(session, tenant_id(session, tenant))
     typer.echo(json.dumps({"balance": value}))
+
+
+@app.command()
+def usage(
+    tenant: TenantArg,
+    days: Annotated[int, typer.Option(min=1, help="How many days back.")] = 30,
+    as_json: JsonFlag = False,
+) -> None:
+    """Per UTC day: jobs charged, credits debited, credits refunded."""
+    with transaction(sessions()) as session:
+        rows = ledger_audit.usage_per_day(session, tenant_id(session, tenant), days)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "day": row.day.isoformat(),
+                        "jobs": row.jobs,
+                        "debited": row.debited,
+                        "refunded": row.refunded,
+                    }
+                    for row in rows
+                ]
+            )
+        )
+        return
+    typer.echo("day         jobs  debited  refunded")
+    for row in rows:
+        typer.echo(f"{row.day}  {row.jobs:>5}  {row.debited:>7}  {row.refunded:>8}")
+
+
+@app.command()
+def reconcile() -> None:
+    """Prove every balance equals the sum of its ledger entries; exit 1 if one does not."""
+    with transaction(sessions()) as session:
+        checked, mismatches = ledger_audit.reconcile(session)
+    for bad in mismatches:
+        typer.echo(
+            f"MISMATCH tenant {bad.name} ({bad.tenant_id}): balance {bad.balance},"
+            f" entries sum to {bad.entries_total}",
+            err=True,
+        )
+    if mismatches:
+        raise typer.Exit(1)
+    typer.echo(f"{checked} accounts reconciled: every balance equals the sum of its entries")
 
 
 @app.command("rotate-webhook-secret")
@@ -100,8 +229,8 @@ def rotate_webhook_secret(
     from storage import webhook_secrets
 
     hours = get_settings().webhook_secret_grace_hours if grace_hours is None else grace_hours
-    with transaction(_sessions()) as session:
-        rows = webhook_secrets.rotate(session, _tenant_id(session, tenant), timedelta(hours=hours))
+    with transaction(sessions()) as session:
+        rows = webhook_secrets.rotate(session, tenant_id(session, tenant), timedelta(hours=hours))
     typer.echo(
         json.dumps(
             {
@@ -130,7 +259,7 @@ def sweep() -> None:
     celery = create_celery(settings)
     report = run_sweep(
         settings,
-        _sessions(),
+        sessions(),
         ObjectStore(settings),
         lambda task, argument: celery.send_task(task, args=[argument]),
     )

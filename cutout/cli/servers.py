@@ -31,21 +31,33 @@ def worker(
     concurrency: Annotated[
         int | None, typer.Option(min=1, help="Jobs at once (default CUTOUT_WORKER_CONCURRENCY).")
     ] = None,
+    gpu: Annotated[
+        int | None,
+        typer.Option(min=0, help="Pin to this CUDA device and consume the GPU queue."),
+    ] = None,
     loglevel: str = "INFO",
 ) -> None:
     """Run a Celery worker that processes jobs with the segmentation model."""
+    import logging
+    import os
+
     from storage.settings import get_settings
-    from workers.contract import cpu_queue
-    from workers.tasks import app
+
+    if gpu is not None:
+        os.environ["CUTOUT_WORKER_GPU"] = str(gpu)  # read again by the forked job processes
+        get_settings.cache_clear()
+    from workers.tasks import app, placement
 
     settings = get_settings()
+    where = placement()
+    logging.getLogger("cutout.worker").info("%s; consuming %s", where.note, ", ".join(where.queues))
     app.worker_main(
         [
             "worker",
             f"--loglevel={loglevel}",
             f"--concurrency={concurrency or settings.worker_concurrency}",
             "--pool=prefork",
-            f"--queues={cpu_queue(settings.redis_namespace)}",
+            f"--queues={','.join(where.queues)}",
             "--without-gossip",
             "--without-mingle",
         ]

@@ -29,8 +29,8 @@ def cutout(segmenter: Segmenter):
     def make(name: str) -> np.ndarray:
         if name not in made:
             image = decode(eval_item(name).image.read_bytes())
-            alpha = refine(image.rgb, segmenter.predict(image.rgb))
-            made[name] = cut_out(image.rgb, alpha, image.alpha)
+            rgb, alpha = refine(image.rgb, segmenter.predict(image.rgb))
+            made[name] = cut_out(rgb, alpha, image.alpha)
         return made[name]
 
     return make

@@ -14,7 +14,7 @@ from storage.models import JobStatus
 from storage.objects import input_key, result_key
 from tests.images import rgba, sample
 from workers.contract import JobOptions
-from workers.jobs import Disposition, process_job
+from workers.jobs import Disposition, LeaseHeld, process_job
 from workers.runtime import WorkerRuntime
 
 
@@ -95,14 +95,19 @@ def test_an_undecodable_image_fails_the_job_and_refunds_it(
     assert balance_of(tenant.id) == 5
 
 
-def test_a_job_leased_by_a_live_worker_is_not_run_twice(runtime, submit, sessions, make_tenant):
+def test_a_job_leased_by_a_live_worker_is_not_run_twice_but_looked_at_again_later(
+    runtime, submit, sessions, make_tenant
+):
     tenant = make_tenant()
     job_id = submit(tenant, sample("coffee.jpg"))
     with transaction(sessions) as session:
         assert jobs.claim(session, job_id, timedelta(minutes=5)) is not None
 
-    assert process_job(job_id, runtime) == Disposition.DUPLICATE
-    assert read(sessions, job_id).status == JobStatus.RUNNING
+    with pytest.raises(LeaseHeld) as held:
+        process_job(job_id, runtime)
+    assert 290 < held.value.seconds_left <= 300, "retried once the other attempt's lease ends"
+    job = read(sessions, job_id)
+    assert (job.status, job.attempts) == (JobStatus.RUNNING, 1)
 
 
 def test_a_job_whose_worker_vanished_is_taken_over_after_its_lease(

@@ -63,11 +63,24 @@ def open_session(path: Path, config: SessionConfig) -> ort.InferenceSession:
     options.intra_op_num_threads = config.intra_op_threads
     options.inter_op_num_threads = config.inter_op_threads
     providers = choose_providers(config.providers, ort.get_available_providers(), config.device_id)
-    session = ort.InferenceSession(
-        str(path),
-        sess_options=options,
-        providers=[name for name, _ in providers],
-        provider_options=[opts for _, opts in providers],
+    try:
+        session = ort.InferenceSession(
+            str(path),
+            sess_options=options,
+            providers=[name for name, _ in providers],
+            provider_options=[opts for _, opts in providers],
+        )
+    except Exception as error:  # a GPU provider listed but unusable (driver, libraries, device)
+        if providers == [(CPU, {})]:
+            raise
+        log.warning("model %s: %s failed (%s); using the CPU", path.name, providers, error)
+        session = ort.InferenceSession(str(path), sess_options=options, providers=[CPU])
+    log.info(
+        "model %s loaded; active providers: %s; device %s; threads intra %s inter %s",
+        path.name,
+        ", ".join(session.get_providers()),
+        "cpu" if config.device_id is None else config.device_id,
+        config.intra_op_threads or "auto",
+        config.inter_op_threads,
     )
-    log.info("model %s loaded; active providers: %s", path.name, ", ".join(session.get_providers()))
     return session

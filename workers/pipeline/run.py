@@ -56,7 +56,12 @@ def add_shadow(rgba: np.ndarray, options: ShadowOptions) -> tuple[np.ndarray, Sh
 
 
 def run_pipeline(
-    data: bytes, options: JobOptions, segmenter: Segmenter, times: StageTimes | None = None
+    data: bytes,
+    options: JobOptions,
+    segmenter: Segmenter,
+    times: StageTimes | None = None,
+    *,
+    refine_edges: bool = True,
 ) -> Removal:
     """Encoded input in, the cut-out (with its shadow) out; raises ``ImageRejected``."""
     times = times or StageTimes()
@@ -65,10 +70,10 @@ def run_pipeline(
     mask = segmenter.predict(image.rgb, times)
     require_foreground(mask)
     with times.stage("refine"):
-        alpha = refine(image.rgb, mask)
+        rgb, alpha = refine(image.rgb, mask, segmenter.spec.input_size, enabled=refine_edges)
         del mask  # full-size arrays are freed as soon as they are used up: at 36 MP each is
-        rgba = cut_out(image.rgb, alpha, image.alpha)  # 36–144 MB of the worker's peak
-        del image, alpha
+        rgba = cut_out(rgb, alpha, image.alpha)  # 36–144 MB of the worker's peak
+        del image, alpha, rgb
     light = None
     if options.shadow is not None:
         with times.stage("shadow"):
@@ -78,7 +83,12 @@ def run_pipeline(
 
 
 def remove_background(
-    data: bytes, options: JobOptions, segmenter: Segmenter, times: StageTimes | None = None
+    data: bytes,
+    options: JobOptions,
+    segmenter: Segmenter,
+    times: StageTimes | None = None,
+    *,
+    refine_edges: bool = True,
 ) -> bytes:
     """Encoded input in, PNG bytes out (the shadow's light, if any, is dropped)."""
-    return run_pipeline(data, options, segmenter, times).png
+    return run_pipeline(data, options, segmenter, times, refine_edges=refine_edges).png

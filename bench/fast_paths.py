@@ -1,0 +1,140 @@
+"""Each fast path against the way it replaced, side by side on the same cut-out (CPU time).
+
+On a real photo at ``--megapixels`` (default 2.5): PNG encoding (the old OpenCV level-1 default,
+the new settings, and Pillow's level 6 as rembg uses it), refine (numpy rounding vs one OpenCV
+pass), and onnxruntime's resident memory after three runs with and without memory patterns.
+Variants alternate; medians of ``--runs`` of this thread's CPU time, so other load on the
+machine barely moves them.
+
+    .venv/bin/python bench/fast_paths.py [--runs 5] [--megapixels 2.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from bench.common import median, photo_at, write_result
+from workers.models.registry import U2NETP, locate
+from workers.models.session import CPU, SessionConfig
+from workers.pipeline.compose import cut_out
+from workers.pipeline.decode import decode
+from workers.pipeline.encode import encode_png
+from workers.pipeline.refine import refine
+from workers.pipeline.segment import Segmenter
+
+ARENA = """
+import sys, numpy as np, onnxruntime as ort
+options = ort.SessionOptions()
+options.intra_op_num_threads = 1
+options.enable_mem_pattern = sys.argv[2] == "1"
+session = ort.InferenceSession(sys.argv[1], options, providers=["CPUExecutionProvider"])
+batch = np.random.rand(1, 3, 320, 320).astype(np.float32)
+for _ in range(3):
+    session.run(None, {session.get_inputs()[0].name: batch})
+print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")))
+"""
+
+
+def old_encode(rgba: np.ndarray) -> bytes:
+    bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
+    return cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+
+
+def pillow_level6(rgba: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def compare(variants: dict[str, Callable[[], object]], runs: int) -> dict[str, dict]:
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    outputs: dict[str, object] = {}
+    for _ in range(runs):
+        for name, run in variants.items():
+            start = time.thread_time()
+            outputs[name] = run()
+            seconds[name].append(time.thread_time() - start)
+    return {
+        name: {
+            "cpu_ms": round(median(values) * 1000, 1),
+            **({"bytes": len(out)} if isinstance(out := outputs[name], bytes) else {}),
+        }
+        for name, values in seconds.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--megapixels", type=float, default=2.5)
+    args = parser.parse_args()
+
+    weights = locate(U2NETP, Path("/nonexistent"))
+    segmenter = Segmenter.load(U2NETP, weights, SessionConfig((CPU,), intra_op_threads=1))
+    photo = photo_at(args.megapixels)
+    image = decode(photo.path.read_bytes())
+    mask = segmenter.predict(image.rgb)
+    rgba = cut_out(image.rgb, refine(image.rgb, mask), image.alpha)
+
+    encoding = compare(
+        {
+            "opencv level 1, default filter (before)": lambda: old_encode(rgba),
+            "opencv level 1, RLE + Paeth, transparent zeroed (now)": lambda: encode_png(rgba),
+            "pillow level 6 (rembg)": lambda: pillow_level6(rgba),
+        },
+        args.runs,
+    )
+    refining = compare(
+        {
+            "numpy clip(mask*255+0.5) (before)": lambda: np.clip(mask * 255.0 + 0.5, 0, 255).astype(
+                np.uint8
+            ),
+            "cv2.multiply to uint8 (now)": lambda: refine(image.rgb, mask),
+        },
+        args.runs,
+    )
+    arena = {
+        f"memory patterns {'on (before)' if flag == '1' else 'off (now)'}": round(
+            int(
+                subprocess.run(
+                    [sys.executable, "-c", ARENA, str(weights), flag],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            / 1024
+        )
+        for flag in ("1", "0")
+    }
+    for title, rows in (("encode", encoding), ("refine", refining)):
+        for name, row in rows.items():
+            print(f"{title:7s} {name:55s} {row}")
+    print("onnxruntime RSS after 3 runs, MB:", arena)
+    write_result(
+        "fast-paths",
+        {
+            "command": " ".join(["bench/fast_paths.py", *sys.argv[1:]]),
+            "photo": photo.label(),
+            "runs": args.runs,
+            "encode": encoding,
+            "refine": refining,
+            "onnxruntime_rss_after_3_runs_mb": arena,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The rate limiter and the concurrent-jobs cap against real Redis, under real concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+import http_sf
+import pytest
+
+from api.job_slots import JobSlots
+from api.rate_limit import RateLimiter, limits_redis
+from api.rate_limit_headers import rate_limit_headers
+
+
+@pytest.fixture
+async def redis(settings):
+    client = limits_redis(
+        settings.redis_url, timeout_seconds=settings.rate_limit_redis_timeout_seconds
+    )
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def namespace(settings) -> str:
+    return f"{settings.redis_namespace}:{uuid.uuid4().hex[:8]}"
+
+
+async def test_1000_concurrent_requests_at_100_per_minute_admit_exactly_100(redis, namespace):
+    limiter = RateLimiter(redis, namespace)
+    tenant = uuid.uuid4()
+
+    decisions = await asyncio.gather(*(limiter.hit(tenant, 100, 100) for _ in range(1000)))
+
+    admitted = [d for d in decisions if d.allowed]
+    refused = [d for d in decisions if not d.allowed]
+    assert len(admitted) == 100
+    assert len(refused) == 900
+    assert sorted(d.remaining for d in admitted) == list(range(100))
+    assert all(1 <= d.retry_after_seconds <= 60 for d in refused)
+    assert not any(d.degraded for d in decisions)
+
+
+async def test_a_burst_of_5_admits_5_at_once_out_of_a_minutes_60(redis, namespace):
+    limiter = RateLimiter(redis, namespace)
+    tenant = uuid.uuid4()
+    decisions = [await limiter.hit(tenant, 60, 5) for _ in range(8)]
+    assert [d.allowed for d in decisions] == [True] * 5 + [False] * 3
+    # one request per second refills the burst: the next is about a second away
+    assert decisions[-1].retry_after_ms <= 1000
+    assert decisions[4].burst_remaining == 0
+    assert decisions[4].remaining == 55
+
+
+async def test_tenants_do_not_share_limits(redis, namespace):
+    limiter = RateLimiter(redis, namespace)
+    one, two = uuid.uuid4(), uuid.uuid4()
+    assert (await limiter.hit(one, 1, 1)).allowed
+    assert not (await limiter.hit(one, 1, 1)).allowed
+    assert (await limiter.hit(two, 1, 1)).allowed
+
+
+async def test_the_limiter_fails_open_and_says_so_when_redis_is_unreachable(caplog):
+    unreachable = limits_redis("redis://127.0.0.1:1/0", timeout_seconds=0.25)
+    limiter = RateLimiter(unreachable, "nowhere")
+    with caplog.at_level(logging.WARNING, logger="api.rate_limit"):
+        decisions = [await limiter.hit(uuid.uuid4(), 1, 1) for _ in range(3)]
+    await unreachable.aclose()
+    assert all(d.allowed and d.degraded for d in decisions)
+    warnings = [r for r in caplog.records if "failing open" in r.getMessage()]
+    assert len(warnings) == 1, "logged once, not once per request"
+
+
+def test_headers_follow_the_ietf_draft_as_structured_fields():
+    from api.rate_limit import Decision
+
+    headers = rate_limit_headers(Decision(True, 0, 100, 42, 30_500, 10, 3, 4_200))
+    policy = http_sf.parse(headers["RateLimit-Policy"].encode(), tltype="list")
+    state = http_sf.parse(headers["RateLimit"].encode(), tltype="list")
+    assert policy == [("minute", {"q": 100, "w": 60}), ("burst", {"q": 10, "w": 6})]
+    assert state == [("minute", {"r": 42, "t": 31}), ("burst", {"r": 3, "t": 5})]
+
+
+async def test_the_concurrent_jobs_cap_holds_slots_until_released(redis, namespace):
+    slots = JobSlots(redis, namespace, ttl_seconds=60)
+    tenant = uuid.uuid4()
+    taken = await asyncio.gather(*(slots.acquire(tenant, 3, f"job-{i}") for i in range(20)))
+    assert sum(taken) == 3
+    winner = next(f"job-{i}" for i, ok in enumerate(taken) if ok)
+    await slots.release(tenant, winner)
+    assert await slots.acquire(tenant, 3, "next")
+    assert not await slots.acquire(tenant, 3, "one-too-many")
+
+
+async def test_a_slot_whose_holder_died_lapses(redis, namespace):
+    slots = JobSlots(redis, namespace, ttl_seconds=0.05)
+    tenant = uuid.uuid4()
+    assert await slots.acquire(tenant, 1, "crashed-request")
+    await asyncio.sleep(0.1)
+    assert await slots.acquire(tenant, 1, "next")
