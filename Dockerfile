@@ -11,7 +11,7 @@ COPY migrations migrations
 COPY cutout cutout
 COPY docs/samples docs/samples
 ARG ONNXRUNTIME_FLAVOUR=cpu
-RUN pip install ".[${ONNXRUNTIME_FLAVOUR}]"
+RUN pip install ".[${ONNXRUNTIME_FLAVOUR},ops]"
 USER cutout
 EXPOSE 8000
 CMD ["cutout", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -10,6 +10,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from api import errors
+from api.metrics import MetricsMiddleware
+from api.metrics import router as metrics_router
 from api.request_context import RequestContextMiddleware
 from api.routes import batches, credits, health, jobs, playground, remove_background, webhooks
 from api.schemas import JsonBody, MultipartBody
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES,
         path_limits={"/v1/batches": settings.max_batch_body_bytes},
     )
+    app.add_middleware(MetricsMiddleware)
     errors.install(app)
     app.include_router(remove_background.router)
     app.include_router(jobs.router)
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(credits.router)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     playground.install(app)
     _document_request_bodies(app)
     return app

@@ -31,6 +31,7 @@ EXAMPLES: dict[ErrorCode, str] = {
     _E.NOT_FOUND: "Not found.",
     _E.TIMEOUT: "The job did not finish in time; it was refunded.",
     _E.SERVICE_UNAVAILABLE: "The job queue is unavailable; nothing was charged. Retry later.",
+    _E.SERVICE_OVERLOADED: "The service is overloaded; nothing was charged. Retry later.",
     _E.INTERNAL_ERROR: "Internal service error.",
     _E.IDEMPOTENCY_KEY_IN_USE: "A request with this Idempotency-Key is still in progress; retry"
     " after it finishes.",

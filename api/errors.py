@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from botocore.exceptions import BotoCoreError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -78,6 +80,24 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, code, message, exc.status_code, dict(exc.headers or {}))
 
 
+# Redis or S3 that cannot be reached right now: the caller should retry, not report a bug.
+# (Postgres has its own handler below.)
+UNAVAILABLE = (RedisError, BotoCoreError)
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning(
+        "%s %s: a backing service is unreachable: %r", request.method, request.url.path, exc
+    )
+    return error_response(
+        request,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        "A backing service is unavailable; retry shortly.",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
 # Postgres unreachable (refused, timed out, dropped): the request cannot be authenticated or
 # charged, and billing never fails open, so the answer is a retryable 503, not a 500.
 DATABASE_UNAVAILABLE = (
@@ -115,6 +135,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable)
     for error_type in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error_type, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -2,6 +2,7 @@
 
 Order matters for money:
 
+0. a queue deeper than its bound refuses the job before anything is stored or charged;
 1. the input goes to S3 first, so a storage failure charges nothing;
 2. the job row and its debit commit in one transaction;
 3. the Celery message is sent only after that commit, so a worker never sees a job that might
@@ -18,13 +19,15 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from api.backpressure import refuse_when_overloaded
 from api.bounded import each_bounded
 from api.errors import ApiError
 from api.model_choice import choose_model
@@ -36,6 +39,7 @@ from storage.ledger import InsufficientCredits
 from storage.models import Job, JobStatus
 from storage.objects import input_key
 from storage.pricing import job_cost
+from storage.settings import Settings
 from workers.contract import (
     DELIVER_WEBHOOK_TASK,
     REMOVE_BACKGROUND_TASK,
@@ -45,6 +49,7 @@ from workers.contract import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def insufficient_credits() -> ApiError:
@@ -78,6 +83,7 @@ async def accept_job(
     transaction that charges it.
     """
     options = replace(options, model=choose_model(options.model, services.settings))
+    await refuse_when_overloaded(services, job_queue(services.settings, options.model))
     job_id = uuid.uuid4()
     new_job = _new_job(caller, job_id, options, request_id, webhook_url)
     await anyio.to_thread.run_sync(services.store.put, new_job.input_key, image)
@@ -114,6 +120,7 @@ async def accept_batch(
     An item whose message cannot be sent is failed and refunded like a synchronous job; the
     others go ahead.
     """
+    await refuse_when_overloaded(services, job_queue(services.settings, None))
     batch_id = uuid.uuid4()
     models = [choose_model(item.options.model, services.settings) for item in items]
     items = [
@@ -192,14 +199,16 @@ async def _charge(services: Services, keys: list[str], write: Callable[..., Any]
         raise insufficient_credits() from None
 
 
+def job_queue(settings: Settings, model: str | None) -> str:
+    """The Celery queue a job for ``model`` goes to (CUTOUT_MODEL_QUEUES, else the default)."""
+    queue = route(model, settings.model_name, settings.model_queues, settings.default_queue)
+    return queue_name(settings.redis_namespace, queue)
+
+
 def _send(services: Services, job_id: uuid.UUID, model: str | None) -> None:
     """Enqueue on the queue routed for the job's model (CUTOUT_MODEL_QUEUES)."""
-    settings = services.settings
-    queue = route(model, settings.model_name, settings.model_queues, settings.default_queue)
     services.celery.send_task(
-        REMOVE_BACKGROUND_TASK,
-        args=[str(job_id)],
-        queue=queue_name(settings.redis_namespace, queue),
+        REMOVE_BACKGROUND_TASK, args=[str(job_id)], queue=job_queue(services.settings, model)
     )
 
 
@@ -224,18 +233,52 @@ async def fail_job(services: Services, job_id: uuid.UUID, code: ErrorCode, messa
             log.warning("webhook %s left to the sweep", event_id, exc_info=True)
 
 
+# Postgres unreachable (restarting, failing over): worth waiting out, not worth failing a job
+# that is paid for and may well be finishing in a worker.
+DATABASE_DOWN = (DBAPIError, OSError)
+DATABASE_PATIENCE_SECONDS = 30.0
+
+
+async def _patiently(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, retried with backoff while Postgres is unreachable, for a bounded time."""
+    deadline = anyio.current_time() + DATABASE_PATIENCE_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            return await call()
+        except DATABASE_DOWN as error:
+            if anyio.current_time() + delay > deadline:
+                raise
+            log.warning("%s: database unreachable (%r); retrying", what, error)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 3.0)
+
+
 async def wait_for_outcome(services: Services, job_id: uuid.UUID) -> Job:
-    """The finished job; after the wait timeout, fails it (refunded) unless it finished."""
+    """The finished job; after the wait timeout, fails it (refunded) unless it finished.
+
+    A brief Postgres outage does not end the wait: the job is paid for and may finish, so state
+    reads that fail count as "not finished yet", and the final writes and reads are retried.
+    """
 
     async def is_finished() -> bool:
-        return (await read_job(services, job_id)).status not in jobs.UNFINISHED
+        try:
+            return (await read_job(services, job_id)).status not in jobs.UNFINISHED
+        except DATABASE_DOWN as error:
+            log.warning("job %s: state not readable (%r); still waiting", job_id, error)
+            return False
 
     finished = await services.waiter.wait(
         job_id, services.settings.job_wait_timeout_seconds, is_finished
     )
     if not finished:
         log.warning("job %s did not finish in time; failing it", job_id)
-        await fail_job(services, job_id, ErrorCode.TIMEOUT, "The image took too long to process.")
-    job = await read_job(services, job_id)
+        await _patiently(
+            f"job {job_id}",
+            lambda: fail_job(
+                services, job_id, ErrorCode.TIMEOUT, "The image took too long to process."
+            ),
+        )
+    job = await _patiently(f"job {job_id}", lambda: read_job(services, job_id))
     assert job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
     return job

@@ -28,6 +28,7 @@ class ErrorCode(enum.StrEnum):
     NOT_FOUND = "not_found"
     TIMEOUT = "timeout"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    SERVICE_OVERLOADED = "service_overloaded"
     INTERNAL_ERROR = "internal_error"
     IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
     IDEMPOTENCY_KEY_MISMATCH = "idempotency_key_mismatch"
@@ -42,6 +43,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMIT_EXCEEDED: 429,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.SERVICE_OVERLOADED: 503,
     ErrorCode.TIMEOUT: 504,
 }
 

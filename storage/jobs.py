@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from storage import ledger, outbox
+from storage import ledger, metrics, outbox
 from storage.error_codes import ErrorCode
 from storage.models import CreditAccount, EntryKind, Job, JobStatus, LedgerEntry
 
@@ -116,6 +116,7 @@ def create_and_debit(session: Session, job: NewJob) -> int:
     )
     if new_balance is None:
         raise ledger.InsufficientCredits(f"tenant {job.tenant_id} cannot pay {job.cost} credits")
+    metrics.count_debit(session, job.cost)
     return new_balance
 
 
@@ -178,6 +179,7 @@ def succeed(
     ).one_or_none()
     if ended is None:
         return False
+    metrics.count_success(session)
     if ended.webhook_url:
         outbox.record_completion(session, job_id)
     return True
@@ -206,6 +208,7 @@ def fail_and_refund(
     if ended is None:
         return None
     refunded = ledger.refund_job(session, job_id)
+    metrics.count_failure(session, str(code), refunded)
     if ended.webhook_url:
         outbox.record_completion(session, job_id)
     return refunded

@@ -91,6 +91,16 @@ class ClaimedEvent:
     created_at: datetime
 
 
+def origin(session: Session, event_id: str) -> tuple[str | None, str | None]:
+    """The request id and job id behind an event, so its delivery logs under the same id."""
+    row = session.execute(
+        select(Job.request_id, Job.id)
+        .join(WebhookEvent, WebhookEvent.job_id == Job.id)
+        .where(WebhookEvent.id == event_id)
+    ).one_or_none()
+    return (row[0], str(row[1])) if row else (None, None)
+
+
 def _due():
     return and_(
         WebhookEvent.status == EventStatus.PENDING,

@@ -99,6 +99,18 @@ class Settings(BaseSettings):
     outbound_test_origins: list[str] = Field(default_factory=list)
     """Loopback `ip:port` origins outbound requests may reach; for the test suite only."""
 
+    # --- Operations: backpressure, shutdown, metrics.
+    max_queue_depth: int = Field(1000, ge=0)
+    """Jobs waiting in a queue beyond which new jobs get 503 service_overloaded (0: no bound)."""
+    overload_retry_after_seconds: int = Field(10, ge=1)
+    """Retry-After sent with service_overloaded."""
+    shutdown_grace_seconds: int = Field(30, ge=0)
+    """How long the API drains in-flight requests after SIGTERM before closing them."""
+    worker_metrics_host: str = "127.0.0.1"
+    """Address of a worker's metrics/health server (0.0.0.0 in containers)."""
+    worker_metrics_port: int = Field(9101, ge=0, le=65535)
+    """Port of a worker's /metrics, /healthz and /readyz (0: no server)."""
+
     # --- Workers.
     task_time_limit_seconds: int = Field(90, ge=5)
     """Hard limit per job attempt; must stay below the visibility timeout."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from cutout import devstack
@@ -43,7 +44,7 @@ def s3_endpoint(run_dir: Path) -> Iterator[str]:
 
 # Loopback servers the API and workers may send requests to (everything else on loopback stays
 # refused, as in production): each test server binds its port from ``test_origin_ports``.
-TEST_ORIGINS = ("photos", "eval", "scripted", "webhooks")
+TEST_ORIGINS = ("photos", "eval", "scripted", "webhooks", "slow")
 
 
 @pytest.fixture(scope="session")
@@ -122,26 +123,75 @@ class Server:
     log: Path
 
 
+def start_worker(env: dict[str, str], log: Path, concurrency: int = 1) -> Server:
+    """A real ``cutout worker`` process; its url is its metrics/health/readiness server."""
+    port = devstack.free_port()
+    process = devstack.spawn(
+        devstack.worker_argv(concurrency), {**env, "CUTOUT_WORKER_METRICS_PORT": str(port)}, log
+    )
+    devstack.wait_until(lambda: devstack.worker_ready(log), 120, "worker", process)
+    return Server(f"http://127.0.0.1:{port}", process, log)
+
+
+def start_api(env: dict[str, str], log: Path) -> Server:
+    port = devstack.free_port()
+    process = devstack.spawn(devstack.api_argv(port), env, log)
+    url = f"http://127.0.0.1:{port}"
+    devstack.wait_until(lambda: devstack.http_ok(f"{url}/healthz"), 60, "API", process)
+    return Server(url, process, log)
+
+
 @pytest.fixture(scope="session")
 def worker(
     database: str, store: object, stack_env: dict[str, str], run_dir: Path
 ) -> Iterator[Server]:
-    log = run_dir / "worker.log"
-    process = devstack.spawn(devstack.worker_argv(), stack_env, log)
-    devstack.wait_until(lambda: devstack.worker_ready(log), 120, "worker", process)
-    yield Server("", process, log)
-    devstack.stop(process)
+    server = start_worker(stack_env, run_dir / "worker.log")
+    yield server
+    devstack.stop(server.process)
 
 
 @pytest.fixture(scope="session")
 def api(database: str, store: object, stack_env: dict[str, str], run_dir: Path) -> Iterator[Server]:
-    port = devstack.free_port()
-    log = run_dir / "api.log"
-    process = devstack.spawn(devstack.api_argv(port), stack_env, log)
-    url = f"http://127.0.0.1:{port}"
-    devstack.wait_until(lambda: devstack.http_ok(f"{url}/readyz"), 60, "API", process)
-    yield Server(url, process, log)
-    devstack.stop(process)
+    server = start_api(stack_env, run_dir / "api.log")
+    yield server
+    devstack.stop(server.process)
+
+
+@pytest.fixture
+def private_stack(
+    database: str, store: object, stack_env: dict[str, str], tmp_path: Path
+) -> Iterator[Callable[..., Server]]:
+    """Start API or worker processes of a test's own, with settings of its own.
+
+    ``private_stack("api", CUTOUT_MAX_QUEUE_DEPTH="2")`` (or ``"worker"``, ``"dispatcher"``)
+    shares the session's database and S3 but, unless told otherwise, gets its own Redis
+    namespace (so its queue is its own, and the session's worker never takes its jobs). Every
+    process started is stopped after the test.
+    """
+    started: list[Server] = []
+    namespace = f"{stack_env['CUTOUT_REDIS_NAMESPACE']}-{uuid.uuid4().hex[:6]}"
+
+    def start(kind: str, concurrency: int = 1, **overrides: str) -> Server:
+        env = {**stack_env, "CUTOUT_REDIS_NAMESPACE": namespace, **overrides}
+        log = tmp_path / f"{kind}-{len(started)}.log"
+        if kind == "api":
+            server = start_api(env, log)
+        elif kind == "dispatcher":
+            process = devstack.spawn(devstack.dispatcher_argv(), env, log)
+            devstack.wait_until(lambda: devstack.worker_ready(log), 60, "dispatcher", process)
+            server = Server("", process, log)
+        else:
+            server = start_worker(env, log, concurrency)
+        started.append(server)
+        return server
+
+    start.namespace = namespace  # type: ignore[attr-defined]
+    yield start
+    for server in started:
+        devstack.stop(server.process)
+    client = redis.Redis.from_url(stack_env["CUTOUT_REDIS_URL"])
+    for key in client.scan_iter(match=f"{namespace}:*"):
+        client.delete(key)
 
 
 @dataclass(frozen=True)
@@ -151,26 +201,37 @@ class TestTenant:
     api_key: str
 
 
+def create_test_tenant(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    credits: int = 100,
+    per_minute: int = 1000,
+    burst: int | None = None,
+    concurrency: int = 16,
+) -> TestTenant:
+    """A fresh tenant with credits and a key, in whichever database ``sessions`` reaches."""
+    from storage import api_keys, ledger, tenants
+    from storage.db import transaction
+
+    name = f"tenant-{uuid.uuid4().hex[:12]}"
+    with transaction(sessions) as session:
+        tenant_id = tenants.create_tenant(
+            session, name, tenants.Plan(per_minute, burst or per_minute, concurrency)
+        )
+        if credits:
+            ledger.grant(session, tenant_id, credits, reason="test credits")
+        key = api_keys.create_key(session, tenant_id, settings.api_key_secret.get_secret_value())
+    return TestTenant(tenant_id, name, key)
+
+
 @pytest.fixture
 def make_tenant(sessions: sessionmaker[Session], settings: Settings) -> Callable[..., TestTenant]:
     """Create a fresh tenant (unique per test) with the given credits and plan."""
-    from storage import api_keys, ledger, tenants
-    from storage.db import transaction
 
     def make(
         credits: int = 100, per_minute: int = 1000, burst: int | None = None, concurrency: int = 16
     ) -> TestTenant:
-        name = f"tenant-{uuid.uuid4().hex[:12]}"
-        with transaction(sessions) as session:
-            tenant_id = tenants.create_tenant(
-                session, name, tenants.Plan(per_minute, burst or per_minute, concurrency)
-            )
-            if credits:
-                ledger.grant(session, tenant_id, credits, reason="test credits")
-            key = api_keys.create_key(
-                session, tenant_id, settings.api_key_secret.get_secret_value()
-            )
-        return TestTenant(tenant_id, name, key)
+        return create_test_tenant(sessions, settings, credits, per_minute, burst, concurrency)
 
     return make
 

@@ -7,6 +7,8 @@ and only a worker process imports :mod:`workers.tasks` and with it the pipeline.
   dies mid-job leaves the message to be redelivered instead of lost.
 - ``worker_prefetch_multiplier = 1``: a worker holds no job it is not running, so a slow image
   does not strand others behind it.
+- A worker that dies without acknowledging leaves its message in Redis's "unacked" set; any live
+  worker puts it back in the queue once the visibility timeout has passed.
 - The hard time limit stays below Redis's visibility timeout, or Redis would hand a job that is
   still running to a second worker. The job row's lease guards against that case anyway.
 - Webhook deliveries and the periodic sweep go to their own queue, served by ``cutout
@@ -37,6 +39,12 @@ def create_celery(settings: Settings) -> Celery:
         broker_transport_options={
             "visibility_timeout": settings.broker_visibility_timeout_seconds,
             "global_keyprefix": f"{settings.redis_namespace}:",
+            # Look for messages of dead workers every tenth of the visibility timeout (at most
+            # every 10 s), not kombu's default of every ~100 s, so they come back promptly.
+            "unacked_restore_interval": max(
+                1, min(10, settings.broker_visibility_timeout_seconds // 10)
+            ),
+            "unacked_restore_throttle": 1,
         },
         broker_connection_retry_on_startup=True,
         task_default_queue=queue,

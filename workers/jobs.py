@@ -20,6 +20,7 @@ from storage.image_probe import ImageRejected
 from storage.models import JobStatus
 from storage.objects import PNG, result_key
 from storage.outcomes import Outcome, channel
+from workers import metrics
 from workers.contract import DELIVER_WEBHOOK_TASK, JobOptions
 from workers.models.registry import ModelNotFound
 from workers.pipeline.run import StageTimes, run_pipeline
@@ -105,6 +106,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
             "Invalid parameter model: that model is not installed on this server.",
         )
 
+    metrics.observe_stages(times.seconds)
     with transaction(runtime.sessions) as session:
         light = removal.shadow.to_json() if removal.shadow else None
         recorded = jobs.succeed(session, job_id, key, shadow_light=light)

@@ -7,7 +7,8 @@ so that model loading happens before the first job rather than inside it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import redis
@@ -30,6 +31,7 @@ class WorkerRuntime:
     settings: Settings
     device_id: int | None = None
     providers: tuple[str, ...] = ()  # from the worker's placement; empty: the settings' list
+    model_load_seconds: float = field(default=0.0, init=False)  # of the last model loaded
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -78,4 +80,7 @@ class WorkerRuntime:
         spec = get_spec(name, self.settings.models_dir)
         path = locate(spec, self.settings.models_dir)
         log.info("loading model %s from %s (%s)", name, path, spec.license)
-        return Segmenter.load(spec, path, self.session_config)
+        started = time.perf_counter()
+        segmenter = Segmenter.load(spec, path, self.session_config)
+        self.model_load_seconds = time.perf_counter() - started
+        return segmenter

@@ -10,19 +10,31 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from functools import cache
 
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import (
+    setup_logging,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutting_down,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
-from storage import logs
+from storage import logs, metrics_dir
 from storage.error_codes import ErrorCode
+from storage.heartbeats import Heartbeat
 from storage.settings import get_settings
+from workers import metrics, monitor
 from workers.celery_app import create_celery
 from workers.contract import REMOVE_BACKGROUND_TASK
 from workers.jobs import LeaseHeld, fail, process_job, release
@@ -57,9 +69,59 @@ def _keep_our_logging(**_: object) -> None:
     logs.configure(settings.log_level, settings.log_format)
 
 
+_state: monitor.WorkerState | None = None
+_heartbeat: Heartbeat | None = None
+
+
+@worker_init.connect
+def _start_monitor(sender: object = None, **_: object) -> None:
+    """In the parent, before the pool starts: metrics, health and readiness over HTTP."""
+    global _state
+    settings = get_settings()
+    if not metrics_dir.enabled():
+        log.warning("PROMETHEUS_MULTIPROC_DIR unset: pool processes' metrics are not served")
+    _state = monitor.WorkerState(settings, pool_size=getattr(sender, "concurrency", 1) or 1)
+    if settings.worker_metrics_port:
+        monitor.serve(_state, settings.worker_metrics_port)
+
+
+@worker_ready.connect
+def _consuming(**_: object) -> None:
+    if _state is not None:
+        _state.consuming = True
+
+
+@worker_shutting_down.connect
+def _draining(**_: object) -> None:
+    if _state is not None:
+        _state.shutting_down = True
+    log.info("worker shutting down: finishing the current job, taking no new one")
+
+
 @worker_process_init.connect
 def _load_model_before_first_job(**_: object) -> None:
-    runtime().segmenter  # noqa: B018 (the property loads the model)
+    global _heartbeat
+    rt = runtime()
+    segmenter = rt.segmenter
+    provider = segmenter.providers[0]
+    metrics.model_loaded(segmenter.spec.name, provider, rt.model_load_seconds)
+    _heartbeat = Heartbeat(
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        parent_pid=os.getppid(),
+        model=segmenter.spec.name,
+        provider=provider,
+        model_load_seconds=round(rt.model_load_seconds, 3),
+    )
+    monitor.start_heartbeat(rt.settings, _heartbeat)
+
+
+@worker_process_shutdown.connect
+def _process_gone(**_: object) -> None:
+    if _heartbeat is not None:
+        monitor.clear_heartbeat(get_settings(), _heartbeat)
+    if metrics_dir.enabled():
+        prometheus_multiprocess.mark_process_dead(os.getpid())
 
 
 def retry_delay(retries: int) -> float:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import outbox, webhook_secrets
+from storage import logs, outbox, webhook_secrets
 from storage.db import transaction
 from storage.models import EventStatus
 from storage.retry_schedule import RetryPolicy
@@ -50,6 +50,13 @@ class Dispatcher:
         return timedelta(seconds=self.settings.webhook_timeout_seconds + 5)
 
     def deliver(self, event_id: str) -> Delivery:
+        """One attempt, logged (and sent, as ``X-Request-ID``) under the job's request id."""
+        with transaction(self.sessions) as session:
+            request_id, job_id = outbox.origin(session, event_id)
+        with logs.bound(request_id=request_id, job_id=job_id):
+            return self._attempt(event_id, request_id)
+
+    def _attempt(self, event_id: str, request_id: str | None) -> Delivery:
         with transaction(self.sessions) as session:
             event = outbox.claim(session, event_id, self.lease)
             if event is None:
@@ -61,6 +68,8 @@ class Dispatcher:
 
         body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True)
         headers = signed_headers(secrets, event.id, datetime.now(UTC), body)
+        if request_id:
+            headers = {**headers, "X-Request-ID": request_id}
         status_code: int | None = None
         error: str | None = None
         retry = True

@@ -1,4 +1,10 @@
-"""Liveness and readiness probes for orchestrators and ``make up``."""
+"""Liveness and readiness probes for orchestrators and ``make up``.
+
+``/readyz`` gates on what the API itself needs (Postgres, Redis, S3). It also lists the worker
+processes whose heartbeat says their model is loaded, with the model and execution provider, but
+does not fail without them: jobs queue while workers restart, and backpressure bounds the queue.
+Each worker has its own ``/readyz`` (see :mod:`workers.monitor`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import ServicesDep
+from storage.heartbeats import Heartbeat, key_prefix
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
@@ -21,7 +28,25 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Postgres, Redis and S3 are reachable")
+async def worker_heartbeats(services: ServicesDep) -> list[dict[str, object]]:
+    workers = []
+    async for key in services.redis.scan_iter(match=f"{key_prefix(services.settings)}*"):
+        raw = await services.redis.get(key)
+        if raw is not None:
+            beat = Heartbeat.decode(raw)
+            workers.append(
+                {
+                    "host": beat.host,
+                    "pid": beat.pid,
+                    "model": beat.model,
+                    "provider": beat.provider,
+                    "model_load_seconds": beat.model_load_seconds,
+                }
+            )
+    return sorted(workers, key=lambda w: (str(w["host"]), int(str(w["pid"]))))
+
+
+@router.get("/readyz", summary="Postgres, Redis and S3 are reachable; workers with their model")
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
 
@@ -45,7 +70,14 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     await check("redis", services.redis.ping)
     await check("s3", s3)
     ready = all(state == "ok" for state in checks.values())
+    workers: list[dict[str, object]] = []
+    if checks["redis"] == "ok":
+        try:
+            with anyio.fail_after(3):
+                workers = await worker_heartbeats(services)
+        except Exception as error:
+            log.warning("worker heartbeats not read: %r", error)
     return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
+        {"status": "ready" if ready else "unavailable", "checks": checks, "workers": workers},
         status_code=200 if ready else 503,
     )

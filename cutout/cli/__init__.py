@@ -18,6 +18,7 @@ app.add_typer(models.app, name="models")
 app.command("serve")(servers.serve)
 app.command("worker")(servers.worker)
 app.command("dispatcher")(servers.dispatcher)
+app.command("flower")(servers.flower)
 app.command("remove")(remove.remove)
 
 

@@ -15,13 +15,19 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from storage.settings import get_settings
+
+    if workers > 1:  # metrics from every API process, aggregated at /metrics
+        from storage import metrics_dir
+
+        metrics_dir.prepare()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=get_settings().shutdown_grace_seconds,
         access_log=False,
         log_config=None,  # keep the structured logging `cutout` configured
     )
@@ -41,6 +47,9 @@ def worker(
     import logging
     import os
 
+    from storage import metrics_dir
+
+    metrics_dir.prepare()  # before prometheus_client is imported (by workers.tasks)
     from storage.settings import get_settings
 
     if gpu is not None:
@@ -90,3 +99,20 @@ def dispatcher(
     if beat:
         argv.append("--beat")
     app.worker_main(argv)
+
+
+def flower(
+    port: Annotated[int, typer.Option(help="Port of the web view.")] = 5555,
+    address: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",  # noqa: S104
+) -> None:
+    """Run Flower, the Celery web view, with this stack's broker settings (needs `.[ops]`)."""
+    from storage.settings import get_settings
+    from workers.celery_app import create_celery
+
+    try:
+        import flower as _  # noqa: F401 (only to say what is missing, before Celery does)
+    except ImportError:
+        raise SystemExit("Flower is not installed: pip install 'cutout[ops]'") from None
+    # The key prefix and transport options must match the workers', or Flower sees no queues.
+    app = create_celery(get_settings())
+    app.start(["flower", f"--port={port}", f"--address={address}"])
