@@ -21,6 +21,8 @@ __all__ = [
     "ConflictError",
     "CutoutError",
     "FileSizeTooLarge",
+    "IdempotencyKeyInUse",
+    "IdempotencyKeyMismatch",
     "InputError",
     "InsufficientCredits",
     "InternalError",
@@ -37,6 +39,7 @@ __all__ = [
     "RateLimitExceeded",
     "ResolutionTooHigh",
     "ServerError",
+    "ServiceOverloaded",
     "ServiceUnavailable",
     "Timeout",
     "UnknownForeground",
@@ -169,6 +172,24 @@ class Timeout(ServerError):
     error_code = "timeout"
 
 
+class ServiceOverloaded(ServerError):
+    """503: the queue is deeper than the operator's bound; retry after ``retry_after``."""
+
+    error_code = "service_overloaded"
+
+
+class IdempotencyKeyInUse(ConflictError):
+    """409: the first request with this Idempotency-Key is still running; retry shortly."""
+
+    error_code = "idempotency_key_in_use"
+
+
+class IdempotencyKeyMismatch(ConflictError):
+    """422: the Idempotency-Key was already used with a different body; use a new key."""
+
+    error_code = "idempotency_key_mismatch"
+
+
 ERROR_CLASSES: dict[str, type[CutoutError]] = {
     cls.error_code: cls
     for cls in (
@@ -187,7 +208,10 @@ ERROR_CLASSES: dict[str, type[CutoutError]] = {
         RateLimitExceeded,
         InternalError,
         ServiceUnavailable,
+        ServiceOverloaded,
         Timeout,
+        IdempotencyKeyInUse,
+        IdempotencyKeyMismatch,
     )
 }
 
