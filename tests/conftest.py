@@ -69,6 +69,9 @@ def stack_env(s3_endpoint: str, test_origin_ports: dict[str, int]) -> Iterator[d
         # Counting tests must not fail open because a loaded CI machine answered slowly;
         # failing open is tested against an unreachable Redis.
         "CUTOUT_RATE_LIMIT_REDIS_TIMEOUT_SECONDS": "10",
+        # Two test processes share two cores, each with its own worker: one onnxruntime thread
+        # per worker keeps them from oversubscribing the cores (results do not depend on it).
+        "CUTOUT_ORT_INTRA_OP_THREADS": "1",
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
