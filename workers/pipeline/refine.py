@@ -24,9 +24,11 @@ per pixel (the pixel's own colour, projected or corrected with those means), and
 the photo's resolution *only on the band's pixels*, gathered by index, with the means sampled
 bilinearly at each of them (``cv2.remap``). Alpha-weighted means are sampled as numerator and
 denominator and divided per pixel, so a pixel next to a grid cell with no weight still gets a
-proper mean. The band (≈10–20% of a photo) is the only full-resolution work; at 2.5 MP that cut
-refinement's CPU time ~5–10× against running the means at full resolution over the band's
-bounding box (``bench/refine_cost.py``). ``bench/quality.py`` measures the effect on the dev set.
+proper mean. The band (≈10–30% of a photo) is the only full-resolution float work, done in
+chunks of ``CHUNK`` pixels; at 2.5 MP that cut refinement's CPU time 4.5–10× against running
+the means at full resolution over the band's bounding box, to ~9–13% of a job
+(``bench/refine_cost.py --baseline``). ``bench/quality.py`` measures the effect on the dev set;
+``tests/workers/test_refine.py`` compares the grid with a full-resolution run (``grid=1``).
 """
 
 from __future__ import annotations
