@@ -243,7 +243,7 @@ def test_a_job_lost_between_commit_and_enqueue_is_found_and_finished(
     celery = create_celery(settings)
 
     found = repair_stuck_jobs(
-        settings, sessions, lambda task, arg: celery.send_task(task, args=[arg])
+        settings, sessions, lambda task, arg, queue: celery.send_task(task, args=[arg], queue=queue)
     )
 
     assert found.requeued == [job_id]
