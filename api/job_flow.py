@@ -32,7 +32,7 @@ from api.bounded import each_bounded
 from api.errors import ApiError
 from api.model_choice import choose_model
 from api.services import Services
-from storage import batches, idempotency, jobs, outbox
+from storage import batches, idempotency, jobs, ledger, outbox
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.ledger import InsufficientCredits
@@ -56,13 +56,15 @@ def insufficient_credits() -> ApiError:
     return ApiError(ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available")
 
 
-def check_affordable(caller: Caller, options: JobOptions) -> None:
-    """Refuse early, from the balance read with the key, before any upload.
+async def check_affordable(services: Services, caller: Caller, options: JobOptions) -> None:
+    """Refuse early, from the balance read now, before any download or upload.
 
-    Only an optimisation: the snapshot may be a few milliseconds old, and the conditional debit
+    Only an optimisation: the balance may change a millisecond later, and the conditional debit
     in :func:`accept_job` is what decides.
     """
-    if caller.balance < job_cost(shadow=options.shadow is not None):
+    async with services.sessions() as session:
+        balance = await session.run_sync(ledger.balance, caller.tenant_id)
+    if balance < job_cost(shadow=options.shadow is not None):
         raise insufficient_credits()
 
 
@@ -76,11 +78,12 @@ async def accept_job(
     webhook_url: str | None = None,
     wait: bool = True,
     idempotency_key: str | None = None,
-) -> Job:
+) -> jobs.NewJob:
     """Store, charge and enqueue one job; ``wait`` when the caller will wait for its outcome.
 
     With an ``idempotency_key`` (held by this request), the key is tied to the job in the
-    transaction that charges it.
+    transaction that charges it. Returns what was written, not a re-read of the row: the job
+    is ``queued`` as of its acceptance, whatever a fast worker has done with it since.
     """
     options = replace(options, model=choose_model(options.model, services.settings))
     await refuse_when_overloaded(services, job_queue(services.settings, options.model))
@@ -102,7 +105,7 @@ async def accept_job(
             "The job queue is unavailable; nothing was charged. Retry shortly.",
             headers={"Retry-After": "5"},
         ) from None
-    return await read_job(services, job_id)
+    return new_job
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     """Requests per minute given to tenants created without an explicit limit."""
     rate_limit_redis_timeout_seconds: float = Field(1.0, gt=0)
     """How long the rate limiter waits for Redis before failing open (admitting, logged)."""
+    api_key_cache_seconds: float = Field(5.0, ge=0)
+    """How long an API process may reuse an authenticated key without asking Postgres (0: never).
+    Revocations and plan changes made with `cutout admin` reach every API process at once over
+    Redis; this is the bound when that notice is lost."""
     key_usage_flush_seconds: float = Field(5.0, gt=0)
     """How often an API process writes its keys' `last_used_at` (batched, off the hot path)."""
     idempotency_key_ttl_hours: int = Field(24, ge=1)
