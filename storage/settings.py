@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(1, ge=1)
     """Jobs a worker runs at once (one process each)."""
     ort_intra_op_threads: int = Field(0, ge=0)
-    """onnxruntime threads per inference; 0 lets onnxruntime decide (one per core)."""
+    """onnxruntime threads per inference, and OpenCV threads per worker process; 0 lets both decide
+    (one per core)."""
     ort_inter_op_threads: int = Field(1, ge=0)
     """onnxruntime threads across independent graph branches; 1 (sequential) suits these models."""
     ort_providers: list[str] = Field(

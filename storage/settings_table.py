@@ -35,7 +35,7 @@ def render() -> str:
         default = field.get_default(call_default_factory=True)
         if name == "models_dir":
             default = "~/.cache/cutout/models"
-        description = (field.description or "").replace("|", "\\|")
+        description = " ".join((field.description or "").split()).replace("|", "\\|")
         lines.append(f"| `{prefix}{name.upper()}` | `{_default(default)}` | {description} |")
     return "\n".join(lines) + "\n"
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import cv2
 import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,6 +64,19 @@ class WorkerRuntime:
     def segmenter(self) -> Segmenter:
         """The server's default model, loaded when the worker process starts."""
         return self._load(self.settings.model_name)
+
+    def limit_threads(self) -> None:
+        """Give OpenCV (decode/refine/encode) the same thread budget as onnxruntime.
+
+        A worker process is one CPU slot of ``CUTOUT_ORT_INTRA_OP_THREADS`` cores, but OpenCV's
+        pool otherwise takes every core of the machine: two slots on two cores would each run
+        two OpenCV threads on top of their inference and contend for the same cores. With 0
+        (onnxruntime decides) OpenCV keeps its own default too.
+        """
+        threads = self.settings.ort_intra_op_threads
+        if threads > 0:
+            cv2.setNumThreads(threads)
+        log.info("OpenCV threads per job: %s", cv2.getNumThreads())
 
     @cached_property
     def _others(self) -> dict[str, Segmenter]:

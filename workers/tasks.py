@@ -102,6 +102,7 @@ def _draining(**_: object) -> None:
 def _load_model_before_first_job(**_: object) -> None:
     global _heartbeat
     rt = runtime()
+    rt.limit_threads()
     segmenter = rt.segmenter
     provider = segmenter.providers[0]
     metrics.model_loaded(segmenter.spec.name, provider, rt.model_load_seconds)
