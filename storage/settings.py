@@ -158,6 +158,13 @@ class Settings(BaseSettings):
     """Largest POST /v1/batches body (uploads of all items together), in bytes."""
     batch_fetch_concurrency: int = Field(8, ge=1)
     """image_url downloads a batch submission runs at once."""
+    inline_input_max_bytes: int = Field(512 * 1024, ge=0)
+    """Inputs up to this size travel to the worker in Redis instead of S3 (0: always S3). See
+    docs/operations.md, "Small inputs in Redis"."""
+    inline_input_ttl_seconds: int = Field(3 * 3600, ge=60)
+    """Backstop expiry of an input kept in Redis; it is deleted when its job ends. A job whose
+    input expired first fails and is refunded, so keep it above stuck_job_after_seconds ×
+    (stuck_job_max_requeues + 1)."""
     retention_hours: float = Field(24.0, gt=0)
     """Inputs and results of finished jobs are deleted after this long (sweeper + S3 lifecycle)."""
     stuck_job_after_seconds: float = Field(600.0, gt=0)

