@@ -41,13 +41,11 @@ from storage.ledger import InsufficientCredits
 from storage.models import Job, JobStatus
 from storage.objects import input_key
 from storage.pricing import job_cost
-from storage.settings import Settings
 from workers.contract import (
     DELIVER_WEBHOOK_TASK,
     REMOVE_BACKGROUND_TASK,
     JobOptions,
-    queue_name,
-    route,
+    job_queue,
 )
 
 log = logging.getLogger(__name__)
@@ -223,12 +221,6 @@ async def _charge(services: Services, keys: list[str], write: Callable[..., Any]
     except InsufficientCredits:
         await _delete_inputs(services, keys)
         raise insufficient_credits() from None
-
-
-def job_queue(settings: Settings, model: str | None) -> str:
-    """The Celery queue a job for ``model`` goes to (CUTOUT_MODEL_QUEUES, else the default)."""
-    queue = route(model, settings.model_name, settings.model_queues, settings.default_queue)
-    return queue_name(settings.redis_namespace, queue)
 
 
 def _send(services: Services, job_id: uuid.UUID, model: str | None) -> None:

@@ -1,17 +1,23 @@
 """What edge refinement costs: its share of one job's CPU time at about 2.5 megapixels.
 
-    .venv/bin/python bench/refine_cost.py [--repeat 5]
+    .venv/bin/python bench/refine_cost.py [--repeat 5] [--baseline DIR]
 
 For each photo (a 2.45 MP car from the development set, and a furry toy and a potted plant
 upscaled to 2.5 MP so there is plenty of edge), it runs the whole pipeline (decode → segment →
 refine → encode) with and without refinement, one onnxruntime thread, and times the refinement
-call itself. CPU time (``time.process_time``), medians over ``--repeat`` runs, so other load on
-a shared machine matters less than it would for wall time. Writes bench/results/refine_cost.json.
+call itself on the same photo and mask. CPU time of the whole process (``time.process_time``,
+so OpenCV's own threads count too), medians over ``--repeat`` runs, so other load on a shared
+machine matters less than it would for wall time.
+
+``--baseline DIR`` also times ``DIR/workers/pipeline/refine.py`` (e.g. an older commit
+unpacked with ``git archive``) on the same inputs, alternating with the current code in each
+repeat, so a before/after ratio comes from one run. Writes bench/results/refine_cost.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import statistics
@@ -56,10 +62,22 @@ def cpu(fn, *args, **kwargs) -> float:
     return time.process_time() - start
 
 
+def baseline_refine(root: Path):
+    """``refine`` from another checkout's refine.py (it needs only numpy and OpenCV)."""
+    spec = importlib.util.spec_from_file_location(
+        "baseline_refine", root / "workers" / "pipeline" / "refine.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.refine
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="a checkout whose refine.py to compare")
     args = parser.parse_args()
+    baseline = baseline_refine(args.baseline) if args.baseline else None
     config = SessionConfig(providers=("CPUExecutionProvider",), intra_op_threads=1)
     segmenter = Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), config)
     report = {}
@@ -67,11 +85,13 @@ def main() -> None:
         data = photo(name)
         rgb = decode(data).rgb
         mask = segmenter.predict(rgb)
-        full, plain, refine_only = [], [], []
+        full, plain, refine_only, before = [], [], [], []
         for _ in range(args.repeat):
             full.append(cpu(remove_background, data, JobOptions(), segmenter))
             plain.append(cpu(remove_background, data, JobOptions(), segmenter, refine_edges=False))
             refine_only.append(cpu(refine_module.refine, rgb, mask))
+            if baseline is not None:
+                before.append(cpu(baseline, rgb, mask))
         row = {
             "megapixels": round(rgb.shape[0] * rgb.shape[1] / 1e6, 2),
             "job_cpu_s": statistics.median(full),
@@ -79,13 +99,24 @@ def main() -> None:
             "refine_cpu_s": statistics.median(refine_only),
         }
         row["refine_share"] = row["refine_cpu_s"] / row["job_cpu_s"]
-        report[name] = row
-        print(
+        line = (
             f"{name}: {row['megapixels']} MP, job {row['job_cpu_s']:.3f} s CPU, without "
             f"refinement {row['job_without_refinement_cpu_s']:.3f} s, refinement "
-            f"{row['refine_cpu_s']:.3f} s = {100 * row['refine_share']:.0f}% of the job",
-            flush=True,
+            f"{row['refine_cpu_s']:.3f} s = {100 * row['refine_share']:.1f}% of the job"
         )
+        if before:
+            # The job with the baseline's refinement instead: the rest of the job is the same.
+            row["baseline_refine_cpu_s"] = statistics.median(before)
+            baseline_job = row["job_without_refinement_cpu_s"] + row["baseline_refine_cpu_s"]
+            row["baseline_refine_share"] = row["baseline_refine_cpu_s"] / baseline_job
+            row["speedup"] = row["baseline_refine_cpu_s"] / row["refine_cpu_s"]
+            line += (
+                f"; baseline refinement {row['baseline_refine_cpu_s']:.3f} s "
+                f"(~{100 * row['baseline_refine_share']:.1f}% of its job), "
+                f"{row['speedup']:.1f}× faster"
+            )
+        report[name] = row
+        print(line, flush=True)
     out = REPO / "bench" / "results" / "refine_cost.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -48,11 +48,12 @@ def s3_endpoint(url: str | None):
 
 
 class CpuStageTimes(StageTimes):
-    """The pipeline's stage timer, also counting this thread's CPU time per stage.
+    """The pipeline's stage timer, also counting this process's CPU time per stage.
 
-    On a shared machine wall-clock time includes waiting for a core; CPU time does not. With
-    one onnxruntime thread (``--threads 1``) inference runs on the calling thread, so its CPU
-    time is counted here too.
+    On a shared machine wall-clock time includes waiting for a core; CPU time does not. It is
+    the whole process's (``time.process_time``), not the calling thread's: OpenCV runs resizes,
+    filters and remaps on its own worker threads, which a per-thread clock would not see. With
+    one onnxruntime thread (``--threads 1``) inference runs on the calling thread.
     """
 
     def __init__(self) -> None:
@@ -61,12 +62,12 @@ class CpuStageTimes(StageTimes):
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        start = time.thread_time()
+        start = time.process_time()
         try:
             with super().stage(name):
                 yield
         finally:
-            self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - start
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - start
 
 
 def load_segmenter(device: str, threads: int):

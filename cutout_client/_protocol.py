@@ -1,20 +1,23 @@
-"""What the sync and async clients share: building requests and reading responses.
+"""What the sync and async clients share: configuration, building requests, reading
+responses, mapping errors and deciding when a wait is over.
 
-Neither does I/O, so ``Cutout`` and ``AsyncCutout`` differ only in how they send.
+Nothing here does I/O, so ``Cutout`` and ``AsyncCutout`` differ only in how they send and sleep.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 import httpx
 
-from cutout_client.errors import from_response
+from cutout_client.errors import JobFailed, from_response
 from cutout_client.models import (
     Batch,
     BatchAccepted,
@@ -25,6 +28,7 @@ from cutout_client.models import (
     ShadowArg,
     shadow_param,
 )
+from cutout_client.retries import RetryPolicy
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 API_KEY_ENV = "CUTOUT_API_KEY"
@@ -47,8 +51,9 @@ class Call:
     data: dict[str, str] | None = None
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None
 
-    def send_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"headers": self.headers}
+    def send_kwargs(self, auth: dict[str, str]) -> dict[str, Any]:
+        """``httpx`` request arguments: the call's body and headers, with the API key."""
+        kwargs: dict[str, Any] = {"headers": {**auth, **self.headers}}
         if self.json is not None:
             kwargs["json"] = self.json
         if self.data is not None:
@@ -63,6 +68,39 @@ def resolve_config(api_key: str | None, base_url: str | None) -> tuple[str, str]
     if not key:
         raise ValueError(f"pass api_key= or set {API_KEY_ENV}")
     return key, (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+
+
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+class ClientCore(Generic[HttpT]):
+    """The state both clients hold: where to send, with which key, how to retry.
+
+    ``Cutout`` and ``AsyncCutout`` inherit this constructor, so their arguments and defaults
+    cannot drift apart; each names the ``httpx`` client class it makes when given none.
+    """
+
+    _http_class: Callable[..., HttpT]
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
+        http_client: HttpT | None = None,
+    ) -> None:
+        key, url = resolve_config(api_key, base_url)
+        self.base_url = url
+        self.retry = retry or RetryPolicy()
+        self._owns_http = http_client is None
+        self._http: HttpT = http_client or self._http_class(timeout=timeout)
+        self._auth = {"X-API-Key": key}
+
+    def _request_args(self, call: Call) -> tuple[str, str, dict[str, Any]]:
+        """Method, absolute URL and ``httpx`` arguments of one attempt at ``call``."""
+        return call.method, self.base_url + call.path, call.send_kwargs(self._auth)
 
 
 def read_image(image: ImageArg) -> tuple[bytes, str] | None:
@@ -191,14 +229,17 @@ def removal_result(response: httpx.Response) -> RemovalResult:
     return RemovalResult(result_url=response.json()["result_url"], **common)
 
 
+def _accepted(response: httpx.Response) -> dict[str, Any]:
+    """What every 202 answer carries besides its ids."""
+    return {
+        "status_url": response.json().get("status_url"),
+        "credits_charged": _int_header(response, CREDITS_CHARGED),
+        "request_id": response.headers.get("x-request-id"),
+    }
+
+
 def job_accepted(response: httpx.Response) -> JobAccepted:
-    body = response.json()
-    return JobAccepted(
-        job_id=str(body["job_id"]),
-        status_url=body.get("status_url"),
-        credits_charged=_int_header(response, CREDITS_CHARGED),
-        request_id=response.headers.get("x-request-id"),
-    )
+    return JobAccepted(job_id=str(response.json()["job_id"]), **_accepted(response))
 
 
 def job(response: httpx.Response) -> Job:
@@ -209,10 +250,8 @@ def batch_accepted(response: httpx.Response) -> BatchAccepted:
     body = response.json()
     return BatchAccepted(
         batch_id=str(body["batch_id"]),
-        status_url=body.get("status_url"),
         job_ids=tuple(str(job_id) for job_id in body.get("job_ids") or []),
-        credits_charged=_int_header(response, CREDITS_CHARGED),
-        request_id=response.headers.get("x-request-id"),
+        **_accepted(response),
     )
 
 
@@ -223,3 +262,37 @@ def batch(response: httpx.Response) -> Batch:
 def balance(response: httpx.Response) -> int:
     body = response.json()
     return int(body.get("balance", body.get("credits", 0)))
+
+
+class Waiter:
+    """When to stop polling a job or batch: once it has finished, or (raising) at the deadline.
+
+    ``what`` names it in the timeout's message, e.g. ``"job 123"`` or ``"batch 7"``.
+
+    The clients call ``done`` after each fetch and sleep ``poll_interval`` in their own way when
+    it says no.
+    """
+
+    def __init__(self, what: str, timeout: float) -> None:
+        self.what = what
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+
+    def done(self, state: Job | Batch) -> bool:
+        if state.finished:
+            return True
+        if time.monotonic() > self.deadline:
+            status = f"still {state.status}" if isinstance(state, Job) else "unfinished"
+            raise TimeoutError(f"{self.what} {status} after {self.timeout:.0f} s")
+        return False
+
+
+def succeeded(job: Job) -> Job:
+    """The finished job, or ``JobFailed`` when it failed (its credits were refunded)."""
+    if job.status == "failed":
+        raise JobFailed(
+            job.error or "The job failed; its credits were refunded.",
+            status=200,
+            error_code=job.error_code,
+        )
+    return job

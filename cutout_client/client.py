@@ -1,49 +1,33 @@
-"""``Cutout``: the synchronous client."""
+"""``Cutout``: the synchronous client.
+
+Requests, responses, errors and waiting rules live in ``_protocol``; this module only sends them
+with ``httpx.Client`` and sleeps with ``time.sleep``.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import httpx
 
 from cutout_client import _protocol as p
-from cutout_client.errors import JobFailed
-from cutout_client.models import (
-    Batch,
-    BatchAccepted,
-    BatchItem,
-    Job,
-    JobAccepted,
-    RemovalResult,
-    ShadowArg,
-)
-from cutout_client.retries import RetryPolicy
+from cutout_client import models as m
+
+StateT = TypeVar("StateT", m.Job, m.Batch)
 
 
-class Cutout:
+class Cutout(p.ClientCore[httpx.Client]):
     """A client for one Cutout server and API key.
 
     ``api_key`` and ``base_url`` default to ``$CUTOUT_API_KEY`` and ``$CUTOUT_BASE_URL``. Pass
-    ``http_client`` to bring your own ``httpx.Client`` (proxies, transports, event hooks).
+    ``http_client`` to bring your own ``httpx.Client`` (proxies, transports, event hooks);
+    ``timeout`` (seconds) and ``retry`` (a ``RetryPolicy``) are keyword-only.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        timeout: float = 120.0,
-        retry: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        key, url = p.resolve_config(api_key, base_url)
-        self.base_url = url
-        self.retry = retry or RetryPolicy()
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=timeout)
-        self._auth = {"X-API-Key": key}
+    _http_class = httpx.Client
 
     def __enter__(self) -> Self:
         return self
@@ -61,23 +45,28 @@ class Cutout:
             self._http.close()
 
     def _send(self, call: p.Call) -> httpx.Response:
-        headers = {**self._auth, **call.headers}
-        kwargs = {**call.send_kwargs(), "headers": headers}
+        method, url, kwargs = self._request_args(call)
         for attempt in self.retry.retrying():
             with attempt:
-                response = self._http.request(call.method, self.base_url + call.path, **kwargs)
-                return p.check(response)
+                return p.check(self._http.request(method, url, **kwargs))
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _poll(self, fetch: Callable[[], StateT], waiter: p.Waiter, interval: float) -> StateT:
+        while True:
+            state = fetch()
+            if waiter.done(state):
+                return state
+            time.sleep(interval)
 
     def remove_background(
         self,
         image: p.ImageArg = None,
         *,
         image_url: str | None = None,
-        shadow: ShadowArg = None,
+        shadow: m.ShadowArg = None,
         as_url: bool = False,
         idempotency_key: str | None = None,
-    ) -> RemovalResult:
+    ) -> m.RemovalResult:
         """Cut out one image (bytes, a path or an open file) or the image at ``image_url``.
 
         Returns the PNG bytes, or with ``as_url=True`` a ``result_url`` valid for one hour.
@@ -102,64 +91,41 @@ class Cutout:
         image: p.ImageArg = None,
         *,
         image_url: str | None = None,
-        shadow: ShadowArg = None,
+        shadow: m.ShadowArg = None,
         webhook_url: str | None = None,
         idempotency_key: str | None = None,
-    ) -> JobAccepted:
+    ) -> m.JobAccepted:
         """Queue a job (``POST /v1/jobs/remove-background``); it is charged when accepted."""
         call = p.submit_job_call(image, image_url, shadow, webhook_url, idempotency_key)
         return p.job_accepted(self._send(call))
 
-    def get_job(self, job_id: str) -> Job:
+    def get_job(self, job_id: str) -> m.Job:
         return p.job(self._send(p.get_call(f"/v1/jobs/{job_id}")))
 
     def wait_for_job(
         self, job_id: str, *, timeout: float = 300.0, poll_interval: float = 0.5
-    ) -> Job:
+    ) -> m.Job:
         """Poll until the job has finished; raise ``JobFailed`` if it failed (it was refunded)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.get_job(job_id)
-            if job.finished:
-                return _succeeded(job)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {job.status} after {timeout:.0f} s")
-            time.sleep(poll_interval)
+        waiter = p.Waiter(f"job {job_id}", timeout)
+        return p.succeeded(self._poll(lambda: self.get_job(job_id), waiter, poll_interval))
 
     def submit_batch(
         self,
-        items: list[BatchItem],
+        items: list[m.BatchItem],
         *,
         webhook_url: str | None = None,
         idempotency_key: str | None = None,
-    ) -> BatchAccepted:
+    ) -> m.BatchAccepted:
         """Queue up to 100 items at once; all are charged, or none when credits are short."""
-        return p.batch_accepted(
-            self._send(p.submit_batch_call(items, webhook_url, idempotency_key))
-        )
+        call = p.submit_batch_call(items, webhook_url, idempotency_key)
+        return p.batch_accepted(self._send(call))
 
-    def get_batch(self, batch_id: str) -> Batch:
+    def get_batch(self, batch_id: str) -> m.Batch:
         return p.batch(self._send(p.get_call(f"/v1/batches/{batch_id}")))
 
     def wait_for_batch(
         self, batch_id: str, *, timeout: float = 1800.0, poll_interval: float = 1.0
-    ) -> Batch:
+    ) -> m.Batch:
         """Poll until every job of the batch has finished (failed jobs are in ``jobs``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            batch = self.get_batch(batch_id)
-            if batch.finished:
-                return batch
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"batch {batch_id} unfinished after {timeout:.0f} s")
-            time.sleep(poll_interval)
-
-
-def _succeeded(job: Job) -> Job:
-    if job.status == "failed":
-        raise JobFailed(
-            job.error or "The job failed; its credits were refunded.",
-            status=200,
-            error_code=job.error_code,
-        )
-    return job
+        waiter = p.Waiter(f"batch {batch_id}", timeout)
+        return self._poll(lambda: self.get_batch(batch_id), waiter, poll_interval)

@@ -26,6 +26,9 @@ from storage.models import Job, JobStatus
 class StuckJobs:
     requeued: list[uuid.UUID] = field(default_factory=list)
     failed: list[uuid.UUID] = field(default_factory=list)
+    # The model each re-sent job asked for (None: the server's default), so the sender can
+    # route it to the queue of workers that have that model, as the API did.
+    models: dict[uuid.UUID, str | None] = field(default_factory=dict)
 
 
 def stuck_jobs(
@@ -34,7 +37,7 @@ def stuck_jobs(
     """Mark stuck jobs re-sent (the caller sends them after commit) or fail and refund them."""
     stale = func.now() - after
     rows = session.execute(
-        select(Job.id, Job.requeues)
+        select(Job.id, Job.requeues, Job.options)
         .where(
             or_(
                 and_(Job.status == JobStatus.QUEUED, Job.enqueued_at < stale),
@@ -46,7 +49,7 @@ def stuck_jobs(
         .with_for_update(skip_locked=True)
     ).all()
     found = StuckJobs()
-    for job_id, requeues in rows:
+    for job_id, requeues, options in rows:
         if requeues >= max_requeues:
             jobs.fail_and_refund(
                 session,
@@ -62,6 +65,7 @@ def stuck_jobs(
                 .values(requeues=Job.requeues + 1, enqueued_at=func.now())
             )
             found.requeued.append(job_id)
+            found.models[job_id] = (options or {}).get("model")
     return found
 
 

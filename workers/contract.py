@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 REMOVE_BACKGROUND_TASK = "cutout.remove_background"
 DELIVER_WEBHOOK_TASK = "cutout.deliver_webhook"
@@ -23,6 +23,25 @@ def queue_name(namespace: str, queue: str) -> str:
 def route(model: str | None, default_model: str, model_queues: dict[str, str], default: str) -> str:
     """The queue (without namespace) a job for ``model`` goes to: configured, else the default."""
     return model_queues.get(model or default_model, default)
+
+
+class Routing(Protocol):
+    """The settings routing needs (``storage.settings.Settings`` has them)."""
+
+    redis_namespace: str
+    model_name: str
+    model_queues: dict[str, str]
+    default_queue: str
+
+
+def job_queue(settings: Routing, model: str | None) -> str:
+    """The Celery queue a job for ``model`` goes to (CUTOUT_MODEL_QUEUES, else the default).
+
+    One function for every sender: the API when it accepts a job, the sweep when it re-sends a
+    stuck one, so a re-sent job reaches a worker that has its model.
+    """
+    queue = route(model, settings.model_name, settings.model_queues, settings.default_queue)
+    return queue_name(settings.redis_namespace, queue)
 
 
 def dispatch_queue(namespace: str) -> str:

@@ -59,8 +59,8 @@ def _keep_our_logging(**_: object) -> None:
     logs.configure(settings.log_level, settings.log_format)
 
 
-def _send(task: str, argument: str) -> None:
-    app.send_task(task, args=[argument])
+def _send(task: str, argument: str, queue: str | None) -> None:
+    app.send_task(task, args=[argument], queue=queue)
 
 
 @app.task(name=DELIVER_WEBHOOK_TASK)

@@ -18,12 +18,13 @@ from storage import inline_inputs, outbox, sweeps
 from storage.db import transaction
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from workers.contract import DELIVER_WEBHOOK_TASK, REMOVE_BACKGROUND_TASK
+from workers.contract import DELIVER_WEBHOOK_TASK, REMOVE_BACKGROUND_TASK, job_queue
 
 log = logging.getLogger(__name__)
 
-# (task name, argument) → the message is sent; raises when the broker is unreachable.
-Send = Callable[[str, str], None]
+# (task name, argument, queue) → the message is sent, to ``queue`` or, when None, to the
+# task's default route; raises when the broker is unreachable.
+Send = Callable[[str, str, str | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ def send_due_webhooks(sessions: sessionmaker[Session], send: Send) -> int:
     with sessions() as session:
         due = outbox.due(session)
     for event_id in due:
-        send(DELIVER_WEBHOOK_TASK, event_id)
+        send(DELIVER_WEBHOOK_TASK, event_id, None)
     return len(due)
 
 
@@ -53,13 +54,14 @@ def repair_stuck_jobs(
         )
         failed_events = [outbox.pending_event(session, job_id) for job_id in found.failed]
     for job_id in found.requeued:
-        log.warning("job %s was stuck; sent to the queue again", job_id)
-        send(REMOVE_BACKGROUND_TASK, str(job_id))
+        queue = job_queue(settings, found.models.get(job_id))
+        log.warning("job %s was stuck; sent to %s again", job_id, queue)
+        send(REMOVE_BACKGROUND_TASK, str(job_id), queue)
     for job_id in found.failed:
         log.warning("job %s stayed stuck; failed and refunded", job_id)
     for event_id in failed_events:
         if event_id:
-            send(DELIVER_WEBHOOK_TASK, event_id)
+            send(DELIVER_WEBHOOK_TASK, event_id, None)
     return found
 
 

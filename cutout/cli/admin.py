@@ -264,7 +264,7 @@ def sweep() -> None:
         settings,
         sessions(),
         ObjectStore(settings),
-        lambda task, argument: celery.send_task(task, args=[argument]),
+        lambda task, argument, queue: celery.send_task(task, args=[argument], queue=queue),
     )
     typer.echo(json.dumps(asdict(report)))
 

@@ -3,7 +3,8 @@
 The machine's shared Redis (6379) and Postgres (5432) are never touched: a drill that restarts a
 service starts its own on a free port, in a temporary directory, and removes it afterwards.
 Every drill prints one ``DRILL <name>: {...}`` line with what it observed; docs/drills.md quotes
-those lines (``pytest tests/drills -s -q | grep DRILL``).
+those lines (``pytest tests/drills -s -q -n 0 | grep DRILL``; ``-n 0`` keeps the
+run in one process, where ``-s`` shows prints).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cutout import devstack
 from tests.paths import SAMPLES
+from tests.polling import wait_for
+
+__all__ = ["wait_for"]  # the drills import it from here
 
 ASYNC_JOBS = "/v1/jobs/remove-background"
 
@@ -103,16 +106,6 @@ def ledger(sessions: sessionmaker[Session], tenant_id: uuid.UUID) -> Ledger:
         if job_id is not None:
             result.per_job.setdefault(str(job_id), []).append(kind)
     return result
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 # --- a private Redis ------------------------------------------------------------------------

@@ -11,8 +11,10 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +22,7 @@ from cutout import devstack
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.settings import Settings
-from tests.conftest import create_test_tenant
+from tests.conftest import TestTenant, create_test_tenant
 from tests.drills.conftest import (
     big_photo,
     job_row,
@@ -34,6 +36,7 @@ from tests.images import rgba, sample
 SYNC = "/v1/remove-background"
 CLEAN_ERRORS = {"service_unavailable", "timeout", "internal_error"}
 PHOTOS = ("chelsea.jpg", "coffee.jpg")
+DRILL_CREDITS = 20  # what an outage drill's tenant is granted; every job costs 1
 
 
 def jobs_of(sessions: sessionmaker[Session], tenant_id: uuid.UUID) -> dict[str, str]:
@@ -125,13 +128,15 @@ def first_success_after(api_url: str, key: str, timeout: float) -> float:
 
 def test_sigkill_a_worker_mid_job(private_stack, make_tenant, sessions):
     # Shorter limits than production so redelivery happens within the drill: a message a dead
-    # worker held comes back after the visibility timeout (60 s), when its job's lease (50 s)
+    # worker held comes back after the visibility timeout (40 s), when its job's lease (35 s)
     # has expired. The dispatcher's sweep is the safety net for a job whose message is gone.
+    # The drill waits out the visibility timeout, so it sets the drill's length; the time limit
+    # still leaves the 12 MP job several times the time it takes on a busy CI machine.
     limits = {
-        "CUTOUT_TASK_TIME_LIMIT_SECONDS": "45",
-        "CUTOUT_BROKER_VISIBILITY_TIMEOUT_SECONDS": "60",
+        "CUTOUT_TASK_TIME_LIMIT_SECONDS": "30",
+        "CUTOUT_BROKER_VISIBILITY_TIMEOUT_SECONDS": "40",
         "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "240",
-        "CUTOUT_STUCK_JOB_AFTER_SECONDS": "60",
+        "CUTOUT_STUCK_JOB_AFTER_SECONDS": "45",
         "CUTOUT_SWEEP_INTERVAL_SECONDS": "5",
     }
     api = private_stack("api", **limits)
@@ -173,68 +178,88 @@ def test_sigkill_a_worker_mid_job(private_stack, make_tenant, sessions):
     )
 
 
+@pytest.fixture
+def outage_drill(private_stack) -> Callable[..., None]:
+    """Run one outage drill: its own API and worker, four synchronous requests in flight.
+
+    ``run(name, env, sessions, tenant, outage)`` starts the API and worker with ``env``, waits
+    until a job runs, calls ``outage()`` (stop a service, wait, start it again), then asserts
+    that every request got a clean answer, that the money rule holds for ``tenant`` (granted
+    ``DRILL_CREDITS``) in the database ``sessions`` reaches, that nobody paid for a result not
+    delivered, and reports how long new requests took to succeed again.
+    """
+
+    def run(
+        name: str,
+        env: dict[str, str],
+        sessions: sessionmaker[Session],
+        tenant: TestTenant,
+        outage: Callable[[], None],
+    ) -> None:
+        env = {**env, "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "90"}
+        api = private_stack("api", **env)
+        private_stack("worker", **env)
+
+        responses, threads = requests_in_flight(api.url, tenant.api_key, 4)
+        wait_for(lambda: "running" in jobs_of(sessions, tenant.id).values(), 60, "a job to run")
+        outage()
+        for thread in threads:
+            thread.join(300)
+
+        outcomes = classify(responses)
+        books = assert_money_rule(sessions, tenant.id, DRILL_CREDITS)
+        assert outcomes.get("200", 0) == books["succeeded"], (
+            "nobody paid for a result not delivered"
+        )
+        recovery = first_success_after(api.url, tenant.api_key, 90)
+        report(
+            name,
+            responses=outcomes,
+            first_success_after_restart_s=recovery,
+            **assert_money_rule(sessions, tenant.id, DRILL_CREDITS),
+        )
+
+    return run
+
+
 # --- drill 2: restart Redis while requests are in flight --------------------------------------
 
 
-def test_restart_redis_with_requests_in_flight(private_stack, private_redis, make_tenant, sessions):
-    env = {"CUTOUT_REDIS_URL": private_redis.url, "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "90"}
-    api = private_stack("api", **env)
-    private_stack("worker", **env)
-    tenant = make_tenant(credits=20)
+def test_restart_redis_with_requests_in_flight(outage_drill, private_redis, make_tenant, sessions):
+    def restart_redis() -> None:
+        private_redis.stop()
+        time.sleep(2)
+        private_redis.start()
 
-    responses, threads = requests_in_flight(api.url, tenant.api_key, 4)
-    wait_for(lambda: "running" in jobs_of(sessions, tenant.id).values(), 60, "a job to run")
-    private_redis.stop()
-    time.sleep(2)
-    private_redis.start()
-    for thread in threads:
-        thread.join(300)
-
-    outcomes = classify(responses)
-    books = assert_money_rule(sessions, tenant.id, 20)
-    assert outcomes.get("200", 0) == books["succeeded"], "nobody paid for a result not delivered"
-    recovery = first_success_after(api.url, tenant.api_key, 90)
-    report(
-        "restart-redis-in-flight",
-        responses=outcomes,
-        first_success_after_restart_s=recovery,
-        **assert_money_rule(sessions, tenant.id, 20),
-    )
+    env = {"CUTOUT_REDIS_URL": private_redis.url}
+    tenant = make_tenant(credits=DRILL_CREDITS)
+    outage_drill("restart-redis-in-flight", env, sessions, tenant, restart_redis)
 
 
 # --- drill 3: stop Postgres briefly -----------------------------------------------------------
 
 
-def test_stop_postgres_briefly(private_stack, private_postgres, store):
+@pytest.fixture
+def drill_database(private_postgres) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
+    """The private Postgres cluster, migrated, with a session factory this process can use."""
     drill_settings = Settings(database_url=private_postgres.url)
     devstack.ensure_database(drill_settings.database_url)
     upgrade(drill_settings)
     engine = make_engine(drill_settings)
-    sessions = make_sessionmaker(engine)
-    tenant = create_test_tenant(sessions, drill_settings, credits=20)
-    env = {"CUTOUT_DATABASE_URL": private_postgres.url, "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "90"}
-    api = private_stack("api", **env)
-    private_stack("worker", **env)
-
-    responses, threads = requests_in_flight(api.url, tenant.api_key, 4)
-    wait_for(lambda: "running" in jobs_of(sessions, tenant.id).values(), 60, "a job to run")
-    private_postgres.stop()
-    time.sleep(3)
-    private_postgres.start()
-    for thread in threads:
-        thread.join(300)
-
-    outcomes = classify(responses)
-    books = assert_money_rule(sessions, tenant.id, 20)
-    assert outcomes.get("200", 0) == books["succeeded"], "nobody paid for a result not delivered"
-    recovery = first_success_after(api.url, tenant.api_key, 90)
-    report(
-        "stop-postgres-3s",
-        responses=outcomes,
-        first_success_after_restart_s=recovery,
-        **assert_money_rule(sessions, tenant.id, 20),
-    )
+    yield drill_settings, make_sessionmaker(engine)
     engine.dispose()
+
+
+def test_stop_postgres_briefly(outage_drill, private_postgres, drill_database, store):
+    def stop_postgres() -> None:
+        private_postgres.stop()
+        time.sleep(3)
+        private_postgres.start()
+
+    drill_settings, sessions = drill_database
+    tenant = create_test_tenant(sessions, drill_settings, credits=DRILL_CREDITS)
+    env = {"CUTOUT_DATABASE_URL": private_postgres.url}
+    outage_drill("stop-postgres-3s", env, sessions, tenant, stop_postgres)
 
 
 # --- drill 4: S3 unavailable ------------------------------------------------------------------

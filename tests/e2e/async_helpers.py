@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from tests.polling import wait_for
 
-def wait_for(check: Callable[[], Any], timeout: float = 120, what: str = "condition") -> Any:
-    """Poll until ``check`` returns something truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+__all__ = ["finished_batch", "finished_job", "wait_for"]
 
 
 def finished_job(client: httpx.Client, key: str, job_id: str) -> dict[str, Any]:

@@ -34,7 +34,9 @@ def test_async_upload_answers_202_and_the_job_ends_with_a_real_cutout(
     )
     assert response.status_code == 202, response.text
     accepted = response.json()
-    assert accepted["status"] == "queued"
+    # The body carries the job's status as read after it was queued: an idle worker may have
+    # claimed (or even finished) it by then. Accepted is never failed.
+    assert accepted["status"] in ("queued", "running", "succeeded")
     assert response.headers["x-credits-charged"] == "1"
     assert urlparse(accepted["status_url"]).path == f"/v1/jobs/{accepted['job_id']}"
     assert balance_of(tenant.id) == 9, "charged at acceptance"
@@ -241,7 +243,7 @@ def test_a_job_lost_between_commit_and_enqueue_is_found_and_finished(
     celery = create_celery(settings)
 
     found = repair_stuck_jobs(
-        settings, sessions, lambda task, arg: celery.send_task(task, args=[arg])
+        settings, sessions, lambda task, arg, queue: celery.send_task(task, args=[arg], queue=queue)
     )
 
     assert found.requeued == [job_id]

@@ -1,7 +1,8 @@
 """schemathesis against the running API's own OpenAPI schema: no input may cause a 5xx.
 
-Every operation of ``/openapi.json`` gets up to ``CUTOUT_SCHEMATHESIS_EXAMPLES`` generated
-requests (50 by default) that fit the schema and as many that break it, authenticated as a
+Every operation of ``/openapi.json`` gets up to ``SCHEMATHESIS_EXAMPLES`` generated requests
+(25 in CI, 50 with ``HYPOTHESIS_PROFILE=thorough``, see ``tests/budgets.py``) that fit the schema
+and as many that break it, authenticated as a
 tenant with plenty of credits and no practical rate limit. Any URL the generator puts in a body
 or query is pointed at the suite's scripted loopback origin first (which answers 404), so no
 generated request makes the API or a worker contact a random host.
@@ -9,7 +10,6 @@ generated request makes the API or a worker contact a random host.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from tests.budgets import SCHEMATHESIS_EXAMPLES
 from tests.outbound import Origin, origin
 
-EXAMPLES = int(os.environ.get("CUTOUT_SCHEMATHESIS_EXAMPLES", "50"))
 FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES,
+    max_examples=SCHEMATHESIS_EXAMPLES,
     deadline=None,
     derandomize=True,
     database=None,

@@ -42,7 +42,7 @@ def test_a_job_queued_too_long_is_sent_again_then_failed_and_refunded(
     age(sessions, stuck, enqueued_at=LONG_AGO)
     sent: list[tuple[str, str]] = []
 
-    repair_stuck_jobs(settings, sessions, lambda task, arg: sent.append((task, arg)))
+    repair_stuck_jobs(settings, sessions, lambda task, arg, _queue: sent.append((task, arg)))
     assert (REMOVE_BACKGROUND_TASK, str(stuck)) in sent
     assert (REMOVE_BACKGROUND_TASK, str(fresh)) not in sent, "a fresh job is left alone"
     with sessions() as session:
@@ -53,7 +53,7 @@ def test_a_job_queued_too_long_is_sent_again_then_failed_and_refunded(
     # It keeps being lost: after stuck_job_max_requeues re-sends it is failed and refunded.
     for _ in range(settings.stuck_job_max_requeues):
         age(sessions, stuck, enqueued_at=LONG_AGO)
-        repair_stuck_jobs(settings, sessions, lambda task, arg: sent.append((task, arg)))
+        repair_stuck_jobs(settings, sessions, lambda task, arg, _queue: sent.append((task, arg)))
     with sessions() as session:
         job = jobs.get(session, stuck)
         assert job.status == JobStatus.FAILED

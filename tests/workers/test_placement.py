@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from storage import jobs
 from storage.db import transaction
@@ -100,3 +101,52 @@ def test_a_worker_started_with_gpu_runs_jobs_from_the_gpu_queue_on_the_cpu(
 def _status(sessions, job_id):
     with sessions() as session:
         return jobs.get(session, job_id).status
+
+
+def test_the_sweep_sends_a_stuck_job_again_to_its_models_queue(
+    database, store, stack_env, run_dir, sessions, make_tenant, settings
+):
+    """A stuck job for a model routed to the GPU queue goes back to that queue, not the default
+    one: a worker consuming only the GPU queue finishes it, and the default queue stays as it
+    was. (The worker starts first: kombu's Redis transport drops a message sent to a queue that
+    no consumer has declared yet.)"""
+    import redis
+    from sqlalchemy import update
+
+    from cutout import devstack
+    from storage.models import Job
+    from workers.sweeper import repair_stuck_jobs
+
+    routed = settings.model_copy(update={"model_queues": {settings.model_name: "gpu"}})
+    default_queue = queue_name(settings.redis_namespace, settings.default_queue)
+    tenant = make_tenant(credits=2)
+    job_id = uuid.uuid4()
+    key = input_key(tenant.id, job_id)
+    store.put(key, sample("coffee.jpg"))
+    options = JobOptions(model=settings.model_name).to_json()
+    with transaction(sessions) as session:
+        jobs.create_and_debit(session, jobs.NewJob(job_id, tenant.id, None, 1, options, key))
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(enqueued_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    broker = redis.Redis.from_url(settings.redis_url)
+    log = run_dir / "sweep-gpu-worker.log"
+    process = devstack.spawn([*devstack.worker_argv(), "--gpu", "0"], stack_env, log)
+    try:
+        devstack.wait_until(lambda: devstack.worker_ready(log), 120, "gpu worker", process)
+        default_before = broker.llen(default_queue)
+        app = create_celery(routed)
+
+        found = repair_stuck_jobs(
+            routed, sessions, lambda task, arg, queue: app.send_task(task, args=[arg], queue=queue)
+        )
+
+        assert found.requeued == [job_id]
+        devstack.wait_until(
+            lambda: _status(sessions, job_id) == JobStatus.SUCCEEDED, 180, "job", process
+        )
+        assert broker.llen(default_queue) == default_before, "nothing went to the default queue"
+    finally:
+        devstack.stop(process)
