@@ -13,6 +13,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,9 @@ def stack_env(s3_endpoint: str, test_origin_ports: dict[str, int]) -> Iterator[d
         # Counting tests must not fail open because a loaded CI machine answered slowly;
         # failing open is tested against an unreachable Redis.
         "CUTOUT_RATE_LIMIT_REDIS_TIMEOUT_SECONDS": "10",
+        # Two test processes share two cores, each with its own worker: one onnxruntime thread
+        # per worker keeps them from oversubscribing the cores (results do not depend on it).
+        "CUTOUT_ORT_INTRA_OP_THREADS": "1",
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
@@ -166,14 +170,15 @@ def private_stack(
     ``private_stack("api", CUTOUT_MAX_QUEUE_DEPTH="2")`` (or ``"worker"``, ``"dispatcher"``)
     shares the session's database and S3 but, unless told otherwise, gets its own Redis
     namespace (so its queue is its own, and the session's worker never takes its jobs). Every
-    process started is stopped after the test.
+    process started is stopped after the test. ``private_stack.together(("api", env),
+    ("worker", env))`` starts several at once.
     """
     started: list[Server] = []
     namespace = f"{stack_env['CUTOUT_REDIS_NAMESPACE']}-{uuid.uuid4().hex[:6]}"
 
     def start(kind: str, concurrency: int = 1, **overrides: str) -> Server:
         env = {**stack_env, "CUTOUT_REDIS_NAMESPACE": namespace, **overrides}
-        log = tmp_path / f"{kind}-{len(started)}.log"
+        log = tmp_path / f"{kind}-{uuid.uuid4().hex[:6]}.log"
         if kind == "api":
             server = start_api(env, log)
         elif kind == "dispatcher":
@@ -185,7 +190,16 @@ def private_stack(
         started.append(server)
         return server
 
+    def start_together(*kinds: tuple[str, dict[str, str]]) -> list[Server]:
+        """Start several processes at once, e.g. ``(("api", env), ("worker", env))``.
+
+        Each waits for its own readiness, so a test pays for the slowest start, not their sum.
+        """
+        with ThreadPoolExecutor(len(kinds)) as pool:
+            return list(pool.map(lambda kind: start(kind[0], **kind[1]), kinds))
+
     start.namespace = namespace  # type: ignore[attr-defined]
+    start.together = start_together  # type: ignore[attr-defined]
     yield start
     for server in started:
         devstack.stop(server.process)

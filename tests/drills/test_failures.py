@@ -139,9 +139,9 @@ def test_sigkill_a_worker_mid_job(private_stack, make_tenant, sessions):
         "CUTOUT_STUCK_JOB_AFTER_SECONDS": "45",
         "CUTOUT_SWEEP_INTERVAL_SECONDS": "5",
     }
-    api = private_stack("api", **limits)
-    private_stack("dispatcher", **limits)
-    doomed = private_stack("worker", **limits)
+    api, _, doomed = private_stack.together(
+        ("api", limits), ("dispatcher", limits), ("worker", limits)
+    )
     tenant = make_tenant(credits=10)
 
     with httpx.Client(base_url=api.url, timeout=60) as client:
@@ -197,8 +197,7 @@ def outage_drill(private_stack) -> Callable[..., None]:
         outage: Callable[[], None],
     ) -> None:
         env = {**env, "CUTOUT_JOB_WAIT_TIMEOUT_SECONDS": "90"}
-        api = private_stack("api", **env)
-        private_stack("worker", **env)
+        api, _ = private_stack.together(("api", env), ("worker", env))
 
         responses, threads = requests_in_flight(api.url, tenant.api_key, 4)
         wait_for(lambda: "running" in jobs_of(sessions, tenant.id).values(), 60, "a job to run")
@@ -272,11 +271,13 @@ def test_s3_unavailable_fails_and_refunds(private_stack, make_tenant, sessions, 
     devstack.wait_until(lambda: devstack.port_open(port), 30, "S3 endpoint", s3)
     own_s3 = {"CUTOUT_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}", "CUTOUT_JOB_MAX_ATTEMPTS": "2"}
     nobody = f"http://127.0.0.1:{devstack.free_port()}"
-    # Inputs to S3 whatever their size: a small one would travel in Redis (docs/operations.md,
-    # "Small inputs in Redis") and this drill is about S3 at ingress.
-    api = private_stack("api", **own_s3, CUTOUT_INLINE_INPUT_MAX_BYTES="0")
     # A worker whose S3 is unreachable: it cannot read inputs or write results.
-    worker = private_stack("worker", **{**own_s3, "CUTOUT_S3_ENDPOINT_URL": nobody})
+    # The API sends inputs to S3 whatever their size: a small one would travel in Redis
+    # (docs/operations.md, "Small inputs in Redis") and this drill is about S3 at ingress.
+    api, worker = private_stack.together(
+        ("api", {**own_s3, "CUTOUT_INLINE_INPUT_MAX_BYTES": "0"}),
+        ("worker", {**own_s3, "CUTOUT_S3_ENDPOINT_URL": nobody}),
+    )
     tenant = make_tenant(credits=10)
 
     readiness = httpx.get(f"{worker.url}/readyz", timeout=30)

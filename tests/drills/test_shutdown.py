@@ -104,8 +104,7 @@ def test_api_drains_a_request_in_flight_on_sigterm(
 def test_worker_finishes_its_job_on_sigterm_and_takes_no_new_one(
     private_stack, make_tenant, sessions, settings
 ):
-    api = private_stack("api")
-    first = private_stack("worker")
+    api, first = private_stack.together(("api", {}), ("worker", {}))
     tenant = make_tenant(credits=10)
     queue_key = f"{private_stack.namespace}:{queue_name(private_stack.namespace, 'cpu')}"
     broker = redis.Redis.from_url(settings.redis_url)

@@ -73,3 +73,17 @@ def start_dispatcher(
 def webhook_port(test_origin_ports: dict[str, int]) -> int:
     """The loopback port webhook receivers bind, allowed by the outbound policy in tests."""
     return test_origin_ports["webhooks"]
+
+
+@pytest.fixture
+def tenant(make_tenant):
+    """A fresh tenant with 10 credits, for tests that need one and no particular plan."""
+    return make_tenant(credits=10)
+
+
+@pytest.fixture
+def unchanged_balance(tenant, balance_of) -> Iterator[None]:
+    """Whatever the test does, ``tenant`` ends with the credits it started with."""
+    before = balance_of(tenant.id)
+    yield
+    assert balance_of(tenant.id) == before

@@ -29,19 +29,6 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict:
     return body
 
 
-@pytest.fixture
-def tenant(make_tenant):
-    return make_tenant(credits=10)
-
-
-@pytest.fixture
-def unchanged_balance(tenant, balance_of) -> Iterator[None]:
-    """Whatever the test does, the tenant ends with the credits it started with."""
-    before = balance_of(tenant.id)
-    yield
-    assert balance_of(tenant.id) == before
-
-
 # --- authentication -----------------------------------------------------------------------
 
 

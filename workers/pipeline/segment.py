@@ -64,8 +64,14 @@ class Segmenter:
             out = 1.0 / (1.0 + np.exp(-out))
         return out.astype(np.float32, copy=False)
 
-    def predict(self, rgb: np.ndarray, times: StageTimes | None = None) -> np.ndarray:
-        """A soft foreground mask, H×W float32 in [0, 1], at the image's own size.
+    def predict(
+        self,
+        rgb: np.ndarray,
+        times: StageTimes | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> np.ndarray:
+        """A soft foreground mask, float32 in [0, 1], at ``size`` (width, height; default the
+        image's own).
 
         With ``times``, the two resizes (photo down to the network, mask back up) count as the
         ``resize`` stage and the network itself as ``inference``.
@@ -76,7 +82,7 @@ class Segmenter:
             mask = self.infer(batch)[0]
         with _stage(times, "resize"):
             height, width = rgb.shape[:2]
-            return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+            return cv2.resize(mask, size or (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _stage(times: StageTimes | None, name: str) -> AbstractContextManager[None]:

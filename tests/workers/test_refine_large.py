@@ -1,0 +1,89 @@
+"""Photos above MAX_WORKING_PIXELS: refined on a shrunken copy without full-size temporaries,
+and the same cut-out as the plain way of getting there (within rounding)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.images import eval_item
+from workers.pipeline.decode import decode
+from workers.pipeline.refine import (
+    MAX_WORKING_PIXELS,
+    decontaminate,
+    mixed,
+    paste_edges,
+    refine,
+    refine_alpha,
+    to_alpha,
+    working_size,
+)
+
+LARGE = "dis_pavilion_5795028920"  # 2748×2658, 7.3 MP: above the working size
+
+
+@pytest.fixture(scope="module")
+def large(segmenter):
+    rgb = decode(eval_item(LARGE).image.read_bytes()).rgb
+    assert rgb.shape[0] * rgb.shape[1] > MAX_WORKING_PIXELS
+    return rgb, segmenter
+
+
+def test_working_size_keeps_the_aspect_and_the_pixel_budget():
+    assert working_size(1000, 2000) == (2000, 1000)
+    width, height = working_size(6000, 6000)
+    assert width == height
+    assert width * height <= MAX_WORKING_PIXELS * 1.001
+    width, height = working_size(3000, 6000)
+    assert abs(width / height - 2.0) < 0.01
+
+
+def test_paste_edges_equals_enlarging_the_whole_working_copy(large):
+    rgb, segmenter = large
+    height, width = rgb.shape[:2]
+    size = working_size(height, width)
+    small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    small_alpha = to_alpha(refine_alpha(small_rgb, segmenter.predict(small_rgb)))
+    small_clean = decontaminate(small_rgb, small_alpha)
+    alpha = cv2.resize(small_alpha, (width, height), interpolation=cv2.INTER_LINEAR)
+    partial = mixed(alpha)
+    assert partial.sum() > 10_000  # the photo has real edges to paste
+
+    expected = rgb.copy()
+    expected[partial] = cv2.resize(small_clean, (width, height))[partial]
+    pasted = rgb.copy()
+    paste_edges(pasted, small_clean, alpha)
+
+    # remap places a point to 1/32 pixel, resize exactly: a level or two apart on steep edges.
+    difference = np.abs(pasted.astype(np.int16) - expected)[partial]
+    assert np.mean(difference <= 2) > 0.999
+    assert difference.mean() < 0.3
+    assert difference.max() <= 8
+    assert np.array_equal(pasted[~partial], rgb[~partial])  # nothing else is touched
+
+
+def test_a_mask_made_at_the_working_size_gives_the_full_size_result(large):
+    rgb, segmenter = large
+    height, width = rgb.shape[:2]
+    _, full_alpha = refine(rgb, segmenter.predict(rgb))
+    _, alpha = refine(rgb, segmenter.predict(rgb, size=working_size(height, width)))
+    difference = np.abs(alpha.astype(np.int16) - full_alpha)
+    assert difference.mean() < 0.5
+    assert np.mean(difference <= 2) > 0.995
+    assert np.mean((alpha > 127) == (full_alpha > 127)) > 0.999
+
+
+def test_overwrite_reuses_a_writeable_photo_and_never_a_read_only_one(large):
+    rgb, segmenter = large
+    mask = segmenter.predict(rgb, size=working_size(*rgb.shape[:2]))
+    writeable = rgb.copy()
+    colours, _ = refine(writeable, mask, overwrite=True)
+    assert colours is writeable
+
+    read_only = rgb.copy()
+    read_only.flags.writeable = False
+    colours, alpha = refine(read_only, mask, overwrite=True)
+    assert colours is not read_only
+    assert np.array_equal(read_only, rgb)
+    assert not np.array_equal(colours[mixed(alpha)], rgb[mixed(alpha)])  # edges were cleaned
