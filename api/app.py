@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 from api import errors
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
+from api.refusal_fast_path import RefusalFastPath
 from api.request_context import RequestContextMiddleware
 from api.routes import batches, credits, health, jobs, playground, remove_background, webhooks
 from api.schemas import JsonBody, MultipartBody
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Background removal speaking Pixelcut's /v1/remove-background contract.",
         lifespan=lifespan,
     )
+    app.add_middleware(RefusalFastPath)  # innermost of ours: inside request context and metrics
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES,

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from api.errors import ApiError
+from api.rate_limit import Decision
 from api.rate_limit_headers import rate_limit_headers
 from api.request_context import add_response_headers
 from api.services import Services
@@ -19,7 +20,8 @@ from storage.error_codes import ErrorCode
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, on every request.
     return request.app.state.services
 
 
@@ -29,15 +31,18 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def authenticate(
     services: ServicesDep, key: Annotated[str | None, Depends(_api_key_header)]
 ) -> Caller:
-    if not key:
+    """The caller behind the key: from this process's key cache, else from Postgres."""
+    if not key or not api_keys.is_well_formed(key):  # refused without a database round trip
         raise ApiError(ErrorCode.INVALID_AUTH_TOKEN, "API Token not found")
-    secret = services.settings.api_key_secret.get_secret_value()
-    if not api_keys.is_well_formed(key):  # refused without a database round trip
-        raise ApiError(ErrorCode.INVALID_AUTH_TOKEN, "API Token not found")
-    async with services.sessions() as session:
-        caller = await session.run_sync(api_keys.find_caller, key, secret)
+    key_hash = api_keys.hash_key(key, services.settings.api_key_secret.get_secret_value())
+    caller = services.keys.get(key_hash)
     if caller is None:
-        raise ApiError(ErrorCode.INVALID_AUTH_TOKEN, "API Token not found")
+        generation = services.keys.generation
+        async with services.sessions() as session:
+            caller = await session.run_sync(api_keys.find_caller_by_hash, key_hash)
+        if caller is None:
+            raise ApiError(ErrorCode.INVALID_AUTH_TOKEN, "API Token not found")
+        services.keys.put(key_hash, caller, generation)
     services.housekeeping.usage.touch(caller.api_key_id)  # written later, in one batch
     return caller
 
@@ -52,12 +57,17 @@ async def rate_limited(request: Request, caller: CallerDep, services: ServicesDe
     if not decision.degraded:
         add_response_headers(request, rate_limit_headers(decision))
     if not decision.allowed:
-        raise ApiError(
-            ErrorCode.RATE_LIMIT_EXCEEDED,
-            "Too many requests",
-            headers={"Retry-After": str(decision.retry_after_seconds)},
-        )
+        raise rate_limit_refusal(decision)
     return caller
+
+
+def rate_limit_refusal(decision: Decision) -> ApiError:
+    """The 429 of a refused request (also answered by :mod:`api.refusal_fast_path`)."""
+    return ApiError(
+        ErrorCode.RATE_LIMIT_EXCEEDED,
+        "Too many requests",
+        headers={"Retry-After": str(decision.retry_after_seconds)},
+    )
 
 
 RateLimitedCaller = Annotated[Caller, Depends(rate_limited)]

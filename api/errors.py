@@ -109,6 +109,31 @@ DATABASE_UNAVAILABLE = (
 )
 
 
+# SQLSTATE classes that mean "Postgres cannot serve you now", not "this request is wrong":
+# connection exceptions (08), insufficient resources such as "too many clients already" (53)
+# and operator intervention such as a shutdown in progress (57P). asyncpg reports these as plain
+# server errors, which SQLAlchemy wraps in a bare DBAPIError.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def _sqlstate(exc: sa_exc.DBAPIError) -> str:
+    original = exc.orig
+    while original is not None:
+        code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+        if code:
+            return str(code)
+        original = original.__cause__
+    return ""
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error: a retryable 503 when Postgres is out of capacity, else a 500."""
+    assert isinstance(exc, sa_exc.DBAPIError)
+    if _sqlstate(exc).startswith(_UNAVAILABLE_SQLSTATES):
+        return await _database_unavailable(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
     return error_response(
@@ -139,4 +164,5 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(unavailable, _unavailable)
     for error_type in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error_type, _database_unavailable)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,7 +3,8 @@
 Order matters for money:
 
 0. a queue deeper than its bound refuses the job before anything is stored or charged;
-1. the input goes to S3 first, so a storage failure charges nothing;
+1. the input is stored first (in S3, or in Redis when small: storage/inline_inputs.py), so a
+   storage failure charges nothing;
 2. the job row and its debit commit in one transaction;
 3. the Celery message is sent only after that commit, so a worker never sees a job that might
    still roll back; if sending fails, the job is failed and refunded on the spot;
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import anyio
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -32,7 +34,7 @@ from api.bounded import each_bounded
 from api.errors import ApiError
 from api.model_choice import choose_model
 from api.services import Services
-from storage import batches, idempotency, jobs, outbox
+from storage import batches, idempotency, inline_inputs, jobs, ledger, outbox
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.ledger import InsufficientCredits
@@ -54,13 +56,15 @@ def insufficient_credits() -> ApiError:
     return ApiError(ErrorCode.INSUFFICIENT_API_CREDITS, "Insufficient credits available")
 
 
-def check_affordable(caller: Caller, options: JobOptions) -> None:
-    """Refuse early, from the balance read with the key, before any upload.
+async def check_affordable(services: Services, caller: Caller, options: JobOptions) -> None:
+    """Refuse early, from the balance read now, before any download or upload.
 
-    Only an optimisation: the snapshot may be a few milliseconds old, and the conditional debit
+    Only an optimisation: the balance may change a millisecond later, and the conditional debit
     in :func:`accept_job` is what decides.
     """
-    if caller.balance < job_cost(shadow=options.shadow is not None):
+    async with services.sessions() as session:
+        balance = await session.run_sync(ledger.balance, caller.tenant_id)
+    if balance < job_cost(shadow=options.shadow is not None):
         raise insufficient_credits()
 
 
@@ -74,17 +78,18 @@ async def accept_job(
     webhook_url: str | None = None,
     wait: bool = True,
     idempotency_key: str | None = None,
-) -> Job:
+) -> jobs.NewJob:
     """Store, charge and enqueue one job; ``wait`` when the caller will wait for its outcome.
 
     With an ``idempotency_key`` (held by this request), the key is tied to the job in the
-    transaction that charges it.
+    transaction that charges it. Returns what was written, not a re-read of the row: the job
+    is ``queued`` as of its acceptance, whatever a fast worker has done with it since.
     """
     options = replace(options, model=choose_model(options.model, services.settings))
     await refuse_when_overloaded(services, job_queue(services.settings, options.model))
     job_id = uuid.uuid4()
     new_job = _new_job(caller, job_id, options, request_id, webhook_url)
-    await anyio.to_thread.run_sync(services.store.put, new_job.input_key, image)
+    new_job = await _store_input(services, new_job, image)
     await _charge(services, [new_job.input_key], _create_and_debit, new_job, idempotency_key)
 
     if wait:
@@ -100,7 +105,7 @@ async def accept_job(
             "The job queue is unavailable; nothing was charged. Retry shortly.",
             headers={"Retry-After": "5"},
         ) from None
-    return await read_job(services, job_id)
+    return new_job
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +186,27 @@ def _new_job(
     )
 
 
+async def _store_input(services: Services, new_job: jobs.NewJob, image: bytes) -> jobs.NewJob:
+    """The input in Redis when small (storage/inline_inputs.py), else in S3; the job to write."""
+    settings = services.settings
+    if not inline_inputs.fits(settings, len(image)):
+        await anyio.to_thread.run_sync(services.store.put, new_job.input_key, image)
+        return new_job
+    key = inline_inputs.input_key(settings, new_job.id)
+    await services.redis.set(
+        inline_inputs.redis_key(key), image, ex=settings.inline_input_ttl_seconds
+    )
+    return replace(new_job, input_key=key)
+
+
+async def _delete_inputs(services: Services, keys: list[str]) -> None:
+    in_s3, in_redis = inline_inputs.split(keys)
+    if in_redis:
+        await services.redis.delete(*in_redis)
+    if in_s3:
+        await anyio.to_thread.run_sync(services.store.delete_many, in_s3)
+
+
 def _create_and_debit(session: Session, new_job: jobs.NewJob, idempotency_key: str | None) -> None:
     jobs.create_and_debit(session, new_job)
     if idempotency_key is not None:
@@ -193,7 +219,7 @@ async def _charge(services: Services, keys: list[str], write: Callable[..., Any]
         async with services.sessions.begin() as session:
             await session.run_sync(write, *args)
     except InsufficientCredits:
-        await anyio.to_thread.run_sync(services.store.delete_many, keys)
+        await _delete_inputs(services, keys)
         raise insufficient_credits() from None
 
 
@@ -216,6 +242,12 @@ async def fail_job(services: Services, job_id: uuid.UUID, code: ErrorCode, messa
     async with services.sessions.begin() as session:
         await session.run_sync(jobs.fail_and_refund, job_id, code, message)
         event_id = await session.run_sync(outbox.pending_event, job_id)
+    try:  # the job has ended: an input it kept in Redis is no longer needed (else: its TTL)
+        await services.redis.delete(
+            inline_inputs.redis_key(inline_inputs.input_key(services.settings, job_id))
+        )
+    except RedisError:
+        log.warning("job %s: inline input left to its TTL", job_id)
     if event_id is not None:
         try:
             await anyio.to_thread.run_sync(

@@ -31,7 +31,7 @@ def absolute(request: Request, path: str) -> str:
 
 def job_body(services: Services, request: Request, job: Job) -> dict[str, Any]:
     body = summarize(job)
-    body["status_url"] = absolute(request, status_path(job))
+    body["status_url"] = absolute(request, status_path(job.id))
     body["expired"] = job.purged_at is not None
     if job.status == JobStatus.SUCCEEDED and job.purged_at is None:
         assert job.result_key is not None

@@ -8,7 +8,16 @@ One Lua script applies two rules and records a request only when both admit it:
   at once, so a tenant cannot spend a whole minute's allowance in one instant unless its plan
   says so.
 
-Redis's own clock is used, so API processes on several hosts agree. When Redis cannot answer
+Redis's own clock is used, so API processes on several hosts agree.
+
+A refusal names the instant until which the tenant stays refused: other requests can only push
+it later (each admission moves the GCRA's TAT forward and adds to the window), never earlier.
+So each API process remembers "refused until" per tenant and plan, and answers the requests
+that arrive before then with a 429 of its own, without asking Redis: a tenant hammering the API
+past its limit costs no Redis round trip. The instant is taken from this process's clock
+*before* the script ran, so it is never later than Redis's (the process asks Redis again a
+little early rather than refusing a request Redis would admit). A new plan (new limits) is a
+new key, so it is decided by Redis at once. When Redis cannot answer
 within a short socket timeout (see :func:`limits_redis`) the limiter *fails open* (admits, and
 logs it): a Redis outage must not take the service down with it. Billing never fails open;
 it lives in Postgres.
@@ -20,7 +29,7 @@ import logging
 import math
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
@@ -78,6 +87,15 @@ class Decision:
     burst_reset_ms: int
     degraded: bool = False  # Redis did not answer: admitted without counting
 
+    def aged(self, elapsed_ms: float) -> Decision:
+        """The same refusal, ``elapsed_ms`` later: every wait is that much shorter."""
+        return replace(
+            self,
+            retry_after_ms=max(0, round(self.retry_after_ms - elapsed_ms)),
+            reset_ms=max(0, round(self.reset_ms - elapsed_ms)),
+            burst_reset_ms=max(0, round(self.burst_reset_ms - elapsed_ms)),
+        )
+
     @property
     def retry_after_seconds(self) -> int:
         return max(1, math.ceil(self.retry_after_ms / 1000))
@@ -120,12 +138,35 @@ class FailOpenLog:
 
 
 class RateLimiter:
+    # Beyond this many remembered refusals, the expired ones are dropped (bounded memory).
+    _MAX_REFUSALS = 10_000
+
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._script = redis.register_script(_SCRIPT)
         self._namespace = namespace
         self._fail_open = FailOpenLog("rate limiter")
+        # (tenant, limit, burst) -> (monotonic instant refused until, the refusal, when decided)
+        self._refused: dict[tuple[uuid.UUID, int, int], tuple[float, Decision, float]] = {}
+
+    def known_refusal(self, tenant_id: uuid.UUID, limit: int, burst: int) -> Decision | None:
+        """The refusal Redis would give now, when this process knows it without asking."""
+        plan = (tenant_id, limit, burst)
+        refused = self._refused.get(plan)
+        if refused is None:
+            return None
+        until, decision, decided = refused
+        now = time.monotonic()
+        if now >= until:
+            del self._refused[plan]
+            return None
+        return decision.aged(1000 * (now - decided))
 
     async def hit(self, tenant_id: uuid.UUID, limit: int, burst: int) -> Decision:
+        started = time.monotonic()
+        known = self.known_refusal(tenant_id, limit, burst)
+        if known is not None:
+            return known
+        plan = (tenant_id, limit, burst)
         base = f"{self._namespace}:ratelimit:{tenant_id}"
         try:
             allowed, wait_ms, remaining, reset_ms, burst_left, burst_reset = await self._script(
@@ -135,7 +176,7 @@ class RateLimiter:
         except (RedisError, OSError, TimeoutError) as error:
             self._fail_open.failed(error)
             return Decision(True, 0, limit, limit, 0, burst, burst, 0, degraded=True)
-        return Decision(
+        decision = Decision(
             allowed=bool(allowed),
             retry_after_ms=int(wait_ms),
             limit=limit,
@@ -145,3 +186,14 @@ class RateLimiter:
             burst_remaining=min(max(int(burst_left), 0), burst),
             burst_reset_ms=max(int(burst_reset), 0),
         )
+        if not decision.allowed:
+            self._remember_refusal(plan, started, decision)
+        return decision
+
+    def _remember_refusal(
+        self, plan: tuple[uuid.UUID, int, int], started: float, decision: Decision
+    ) -> None:
+        if len(self._refused) >= self._MAX_REFUSALS:
+            now = time.monotonic()
+            self._refused = {k: v for k, v in self._refused.items() if v[0] > now}
+        self._refused[plan] = (started + decision.retry_after_ms / 1000, decision, started)

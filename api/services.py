@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api.housekeeping import Housekeeping, KeyUsage
 from api.job_slots import JobSlots
+from api.key_cache import KeyCache, KeyNoticeListener
 from api.outcome_waiter import OutcomeWaiter
 from api.rate_limit import RateLimiter, limits_redis
+from storage import key_notices
 from storage.db import make_async_engine, make_async_sessionmaker
 from storage.objects import ObjectStore
 from storage.outcomes import channel
@@ -39,6 +41,8 @@ class Services:
     waiter: OutcomeWaiter
     http: SafeHttpClient
     housekeeping: Housekeeping
+    keys: KeyCache
+    key_notices: KeyNoticeListener
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -57,6 +61,9 @@ class Services:
             timedelta(hours=settings.idempotency_key_ttl_hours),
         )
         housekeeping.start()
+        keys = KeyCache(settings.api_key_cache_seconds)
+        notices = KeyNoticeListener(redis, key_notices.channel(settings), keys)
+        await notices.start()
         limits = limits_redis(settings.redis_url, settings.rate_limit_redis_timeout_seconds)
         return cls(
             settings=settings,
@@ -74,11 +81,14 @@ class Services:
             waiter=waiter,
             http=client_from_settings(settings, user_agent="cutout-fetch/1 (+image_url)"),
             housekeeping=housekeeping,
+            keys=keys,
+            key_notices=notices,
         )
 
     async def close(self) -> None:
         await self.housekeeping.stop()
         await self.waiter.stop()
+        await self.key_notices.stop()
         await self.http.aclose()
         await self.redis.aclose()
         await self.limits_redis.aclose()

@@ -4,7 +4,7 @@ Starts a private stack (bench/stack.py: fresh database, Redis namespace, S3, API
 and measures:
 
 1. ``path``: the median cost of the billing path per request, in process, with the API's own
-   code on its asyncpg engine and Redis client: key lookup (with plan and balance), the Lua
+   code on its asyncpg engine and Redis client: key lookup (with plan), the Lua
    rate-limit script, and the one-statement job+debit (each a real round trip, run
    sequentially ``--runs`` times); beside it, ``GET /v1/credits`` over HTTP (auth + rate limit)
    and ``GET /healthz`` (no billing) to show the HTTP share.
@@ -123,7 +123,7 @@ def statuses(responses: list) -> dict[str, int]:
 def tenant_ledger(tenant_key: str) -> dict[str, object]:
     from sqlalchemy import text
 
-    from storage import api_keys
+    from storage import api_keys, ledger
     from storage.db import make_engine, make_sessionmaker
     from storage.settings import get_settings
 
@@ -138,6 +138,7 @@ def tenant_ledger(tenant_key: str) -> dict[str, object]:
                 text("SELECT kind, amount FROM ledger_entries WHERE tenant_id = :t"),
                 {"t": caller.tenant_id},
             ).all()
+            balance = ledger.balance(session, caller.tenant_id)
             statuses = session.execute(
                 text("SELECT status, count(*) FROM jobs WHERE tenant_id = :t GROUP BY status"),
                 {"t": caller.tenant_id},
@@ -146,7 +147,7 @@ def tenant_ledger(tenant_key: str) -> dict[str, object]:
         engine.dispose()
     debits = [amount for kind, amount in rows if kind == "debit"]
     return {
-        "balance": caller.balance,
+        "balance": balance,
         "debits": len(debits),
         "refunds": sum(1 for kind, _ in rows if kind == "refund"),
         "entries_sum_excluding_grant": sum(amount for kind, amount in rows if kind != "grant"),

@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
-from storage.models import ApiKey, CreditAccount, Tenant
+from storage.models import ApiKey, Tenant
 
 PREFIX = "cut_"
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -67,10 +67,10 @@ def display_prefix(key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is making a request: the tenant, its plan, its balance and the key they used.
+    """Who is making a request: the tenant, its plan and the key they used.
 
-    The balance comes with the key lookup (same query), so ``GET /v1/credits`` costs no extra
-    round trip. It is a snapshot: charging never trusts it, the conditional debit decides.
+    No balance: API processes cache callers for a few seconds (``api/key_cache.py``), and a
+    balance changes with every job, so it is read where it is needed.
     """
 
     tenant_id: uuid.UUID
@@ -78,7 +78,6 @@ class Caller:
     rate_limit_per_minute: int
     rate_limit_burst: int
     max_concurrent_jobs: int
-    balance: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +111,11 @@ def find_caller(session: Session, key: str, secret: str) -> Caller | None:
     """The caller behind a presented key, or None when it is unknown or revoked."""
     if not is_well_formed(key):
         return None
+    return find_caller_by_hash(session, hash_key(key, secret))
+
+
+def find_caller_by_hash(session: Session, key_hash: bytes) -> Caller | None:
+    """As :func:`find_caller`, for a key already checked and hashed (the API caches by hash)."""
     row = session.execute(
         select(
             ApiKey.id,
@@ -119,20 +123,19 @@ def find_caller(session: Session, key: str, secret: str) -> Caller | None:
             Tenant.rate_limit_per_minute,
             Tenant.rate_limit_burst,
             Tenant.max_concurrent_jobs,
-            CreditAccount.balance,
         )
         .join(Tenant, Tenant.id == ApiKey.tenant_id)
-        .join(CreditAccount, CreditAccount.tenant_id == ApiKey.tenant_id)
-        .where(ApiKey.key_hash == hash_key(key, secret), ApiKey.revoked_at.is_(None))
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     ).one_or_none()
     if row is None:
         return None
-    key_id, tenant_id, per_minute, burst, concurrency, balance = row
-    return Caller(tenant_id, key_id, per_minute, burst, concurrency, balance)
+    key_id, tenant_id, per_minute, burst, concurrency = row
+    return Caller(tenant_id, key_id, per_minute, burst, concurrency)
 
 
 def revoke_key(session: Session, key_id: uuid.UUID) -> bool:
-    """Revoke a key; the API checks revocation on every request, so it applies at once."""
+    """Revoke a key. API processes that cached it forget it when told
+    (:func:`storage.key_notices.announce`), or at the latest after their cache's TTL."""
     result = session.execute(
         update(ApiKey)
         .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))

@@ -6,6 +6,7 @@ on the moment of the request (a fresh ``result_url``, the delivery attempts).
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +17,8 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def status_path(job: Job) -> str:
-    return f"/v1/jobs/{job.id}"
+def status_path(job_id: uuid.UUID) -> str:
+    return f"/v1/jobs/{job_id}"
 
 
 def summarize(job: Job) -> dict[str, Any]:
@@ -36,5 +37,5 @@ def summarize(job: Job) -> dict[str, Any]:
         "error": job.error_message,
         # The light a shadow was rendered with and its source (docs/shadows.md); None without.
         "shadow_light": job.shadow_light,
-        "status_url": status_path(job),
+        "status_url": status_path(job.id),
     }

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     """Requests per minute given to tenants created without an explicit limit."""
     rate_limit_redis_timeout_seconds: float = Field(1.0, gt=0)
     """How long the rate limiter waits for Redis before failing open (admitting, logged)."""
+    api_key_cache_seconds: float = Field(5.0, ge=0)
+    """How long an API process may reuse an authenticated key without asking Postgres (0: never).
+    Revocations and plan changes made with `cutout admin` reach every API process at once over
+    Redis; this is the bound when that notice is lost."""
     key_usage_flush_seconds: float = Field(5.0, gt=0)
     """How often an API process writes its keys' `last_used_at` (batched, off the hot path)."""
     idempotency_key_ttl_hours: int = Field(24, ge=1)
@@ -154,6 +158,13 @@ class Settings(BaseSettings):
     """Largest POST /v1/batches body (uploads of all items together), in bytes."""
     batch_fetch_concurrency: int = Field(8, ge=1)
     """image_url downloads a batch submission runs at once."""
+    inline_input_max_bytes: int = Field(512 * 1024, ge=0)
+    """Inputs up to this size travel to the worker in Redis instead of S3 (0: always S3). See
+    docs/operations.md, "Small inputs in Redis"."""
+    inline_input_ttl_seconds: int = Field(3 * 3600, ge=60)
+    """Backstop expiry of an input kept in Redis; it is deleted when its job ends. A job whose
+    input expired first fails and is refunded, so keep it above stuck_job_after_seconds ×
+    (stuck_job_max_requeues + 1)."""
     retention_hours: float = Field(24.0, gt=0)
     """Inputs and results of finished jobs are deleted after this long (sweeper + S3 lifecycle)."""
     stuck_job_after_seconds: float = Field(600.0, gt=0)

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from enum import StrEnum
 
-from storage import jobs, logs, outbox
+from storage import inline_inputs, jobs, logs, outbox
 from storage.db import transaction
 from storage.error_codes import ErrorCode
 from storage.image_probe import ImageRejected
@@ -65,9 +65,26 @@ def process_job(job_id: uuid.UUID, runtime: WorkerRuntime) -> Disposition:
         raise LeaseHeld(job_id, float(seconds_left))
     if claimed is None:
         log.info("job %s: already finished; message dropped", job_id)
+        forget_inline_input(runtime, job_id)
         return Disposition.DUPLICATE
     with logs.bound(request_id=claimed.request_id):
         return _run(claimed, runtime)
+
+
+def read_input(runtime: WorkerRuntime, key: str) -> bytes | None:
+    """The job's input, from S3 or (when small) Redis; None when Redis no longer has it."""
+    if inline_inputs.is_inline(key):
+        return runtime.redis.get(inline_inputs.redis_key(key))
+    return runtime.store.get(key)
+
+
+def forget_inline_input(runtime: WorkerRuntime, job_id: uuid.UUID) -> None:
+    """Best effort: what is left behind expires with its TTL."""
+    key = inline_inputs.redis_key(inline_inputs.input_key(runtime.settings, job_id))
+    try:
+        runtime.redis.delete(key)
+    except Exception:
+        log.warning("job %s: inline input left to its TTL", job_id, exc_info=True)
 
 
 def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
@@ -83,7 +100,15 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
     times = StageTimes()
     try:
         with times.stage("download"):
-            data = runtime.store.get(claimed.input_key)
+            data = read_input(runtime, claimed.input_key)
+        if data is None:
+            log.error("job %s: its input is no longer in Redis; failing it", job_id)
+            return fail(
+                job_id,
+                runtime,
+                ErrorCode.INTERNAL_ERROR,
+                "The image was lost before it could be processed; the job was refunded.",
+            )
         options = JobOptions.from_json(claimed.options)
         removal = run_pipeline(
             data,
@@ -117,6 +142,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
         claimed.attempts,
         " ".join(f"{stage}={seconds * 1000:.0f}ms" for stage, seconds in times.seconds.items()),
     )
+    forget_inline_input(runtime, job_id)
     if not recorded:
         return Disposition.DUPLICATE
     publish(runtime, job_id, JobStatus.SUCCEEDED, event_id)
@@ -128,6 +154,7 @@ def fail(job_id: uuid.UUID, runtime: WorkerRuntime, code: ErrorCode, message: st
     with transaction(runtime.sessions) as session:
         refunded = jobs.fail_and_refund(session, job_id, code, message)
         event_id = outbox.pending_event(session, job_id) if refunded is not None else None
+    forget_inline_input(runtime, job_id)  # the job has ended, whichever way
     if refunded is None:
         return Disposition.DUPLICATE
     log.info("job %s failed with %s; %d credits refunded", job_id, code, refunded)

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import outbox, sweeps
+from storage import inline_inputs, outbox, sweeps
 from storage.db import transaction
 from storage.objects import ObjectStore
 from storage.settings import Settings
@@ -70,7 +70,8 @@ def purge_expired(settings: Settings, sessions: sessionmaker[Session], store: Ob
         expired = sweeps.expired(session, timedelta(hours=settings.retention_hours))
     if not expired:
         return 0
-    store.delete_many([key for job in expired for key in job.keys])
+    # Inline inputs (storage/inline_inputs.py) were deleted from Redis when their job ended.
+    store.delete_many([k for job in expired for k in job.keys if not inline_inputs.is_inline(k)])
     with transaction(sessions) as session:
         sweeps.mark_purged(session, [job.id for job in expired])
     return len(expired)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import RateLimitedCaller
+from api.deps import RateLimitedCaller, ServicesDep
 from api.error_docs import ACCOUNT_ERRORS, error_responses
+from storage import ledger
 from storage.error_codes import ErrorCode
 
 router = APIRouter(tags=["credits"])
@@ -31,6 +32,7 @@ class Credits(BaseModel):
         (*ACCOUNT_ERRORS, ErrorCode.RATE_LIMIT_EXCEEDED, ErrorCode.SERVICE_UNAVAILABLE)
     ),
 )
-async def credits(caller: RateLimitedCaller) -> Credits:
-    # Read with the key lookup itself: no second query.
-    return Credits(balance=caller.balance)
+async def credits(caller: RateLimitedCaller, services: ServicesDep) -> Credits:
+    # Read now, not with the key: keys are cached for a few seconds, balances change per job.
+    async with services.sessions() as session:
+        return Credits(balance=await session.run_sync(ledger.balance, caller.tenant_id))

@@ -18,6 +18,7 @@ from api.schemas import JobAccepted, JobStatusBody
 from api.webhook_check import check_webhook_url
 from storage.error_codes import ErrorCode
 from storage.job_summary import status_path
+from storage.models import JobStatus
 
 router = APIRouter(tags=["asynchronous jobs"])
 
@@ -53,8 +54,8 @@ async def submit_job(
     return JSONResponse(
         {
             "job_id": str(job.id),
-            "status": job.status,
-            "status_url": absolute(request, status_path(job)),
+            "status": JobStatus.QUEUED.value,
+            "status_url": absolute(request, status_path(job.id)),
         },
         status_code=202,
         headers={CREDITS_HEADER: str(job.cost)},

@@ -119,7 +119,7 @@ async def _run(
     idempotency_key: str | None = None,
 ) -> Job:
     """Fetch, check, charge, queue and wait (holding a concurrent-jobs slot): the finished job."""
-    check_affordable(caller, removal.options)
+    await check_affordable(services, caller, removal.options)
     image = await prepared_image(services, removal)
     slot = uuid.uuid4().hex
     if not await services.slots.acquire(caller.tenant_id, caller.max_concurrent_jobs, slot):

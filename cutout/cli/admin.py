@@ -13,7 +13,7 @@ import typer
 
 from cutout.cli import admin_keys
 from cutout.cli.admin_common import JsonFlag, TenantArg, emit, sessions, tenant_id
-from storage import ledger, ledger_audit, tenants
+from storage import key_notices, ledger, ledger_audit, tenants
 from storage.db import transaction
 from storage.ledger import InsufficientCredits
 from storage.settings import get_settings
@@ -111,13 +111,16 @@ def set_plan(
         typer.echo("name at least one of --rate-limit, --burst, --max-concurrent-jobs", err=True)
         raise typer.Exit(2)
     with transaction(sessions()) as session:
+        changed = tenant_id(session, tenant)
         plan = tenants.set_plan(
             session,
-            tenant_id(session, tenant),
+            changed,
             rate_limit_per_minute=rate_limit,
             rate_limit_burst=burst,
             max_concurrent_jobs=max_concurrent_jobs,
         )
+    # After the commit: API processes drop the tenant's cached keys, so the plan applies now.
+    key_notices.announce(get_settings(), key_notices.TENANT, changed)
     payload = {
         "rate_limit_per_minute": plan.rate_limit_per_minute,
         "rate_limit_burst": plan.rate_limit_burst,

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from cutout.cli.admin_common import JsonFlag, TenantArg, emit, sessions, tenant_id
-from storage import api_keys
+from storage import api_keys, key_notices
 from storage.db import transaction
 from storage.settings import get_settings
 
@@ -66,10 +66,12 @@ def revoke(
     tenant: TenantArg,
     key: Annotated[str, typer.Argument(help="Key id, or its prefix as listed.")],
 ) -> None:
-    """Revoke a key; the API refuses it from the next request on."""
+    """Revoke a key; every API process refuses it from the next request on (see docs/billing.md)."""
     with transaction(sessions()) as session:
         key_id = api_keys.find_key_id(session, tenant_id(session, tenant), key)
         if key_id is None or not api_keys.revoke_key(session, key_id):
             typer.echo(f"no active key {key!r} for {tenant!r}", err=True)
             raise typer.Exit(1)
+    # After the commit: every API process forgets the key now (else within its cache's TTL).
+    key_notices.announce(get_settings(), key_notices.KEY, key_id)
     typer.echo(json.dumps({"revoked": str(key_id)}))

@@ -100,3 +100,37 @@ async def test_a_slot_whose_holder_died_lapses(redis, namespace):
     assert await slots.acquire(tenant, 1, "crashed-request")
     await asyncio.sleep(0.1)
     assert await slots.acquire(tenant, 1, "next")
+
+
+async def test_a_known_refusal_is_answered_without_redis_until_redis_would_admit(redis, namespace):
+    """After a refusal, the process answers 429s itself; the first admission Redis would give
+    is not refused: the remembered instant is never later than Redis's."""
+    limiter = RateLimiter(redis, namespace)
+    tenant = uuid.uuid4()
+    assert (await limiter.hit(tenant, 600, 1)).allowed  # one every 100 ms, no burst
+    refused = await limiter.hit(tenant, 600, 1)
+    assert not refused.allowed
+    assert limiter.known_refusal(tenant, 600, 1) is not None
+
+    # Redis forgets the tenant; this process still knows it is refused (no Redis asked) ...
+    await redis.delete(
+        f"{namespace}:ratelimit:{tenant}:window", f"{namespace}:ratelimit:{tenant}:gcra"
+    )
+    again = await limiter.hit(tenant, 600, 1)
+    assert not again.allowed
+    assert again.retry_after_ms <= refused.retry_after_ms
+    # ... while another process, which never saw the refusal, asks Redis and is admitted.
+    assert (await RateLimiter(redis, namespace).hit(tenant, 600, 1)).allowed
+
+    await asyncio.sleep(refused.retry_after_ms / 1000 + 0.15)
+    assert limiter.known_refusal(tenant, 600, 1) is None
+    assert (await limiter.hit(tenant, 600, 1)).allowed, "admitted once Redis admits"
+
+
+async def test_a_new_plan_is_decided_by_redis_at_once(redis, namespace):
+    limiter = RateLimiter(redis, namespace)
+    tenant = uuid.uuid4()
+    assert (await limiter.hit(tenant, 600, 1)).allowed
+    assert not (await limiter.hit(tenant, 600, 1)).allowed
+    # A larger burst admits at once in Redis; the old plan's remembered refusal must not apply.
+    assert (await limiter.hit(tenant, 600, 5)).allowed

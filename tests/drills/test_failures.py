@@ -272,8 +272,11 @@ def test_s3_unavailable_fails_and_refunds(private_stack, make_tenant, sessions, 
     own_s3 = {"CUTOUT_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}", "CUTOUT_JOB_MAX_ATTEMPTS": "2"}
     nobody = f"http://127.0.0.1:{devstack.free_port()}"
     # A worker whose S3 is unreachable: it cannot read inputs or write results.
+    # The API sends inputs to S3 whatever their size: a small one would travel in Redis
+    # (docs/operations.md, "Small inputs in Redis") and this drill is about S3 at ingress.
     api, worker = private_stack.together(
-        ("api", own_s3), ("worker", {**own_s3, "CUTOUT_S3_ENDPOINT_URL": nobody})
+        ("api", {**own_s3, "CUTOUT_INLINE_INPUT_MAX_BYTES": "0"}),
+        ("worker", {**own_s3, "CUTOUT_S3_ENDPOINT_URL": nobody}),
     )
     tenant = make_tenant(credits=10)
 

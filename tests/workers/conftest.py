@@ -8,6 +8,7 @@ import pytest
 from workers.models.registry import U2NETP, locate
 from workers.models.session import SessionConfig
 from workers.pipeline.segment import Segmenter
+from workers.runtime import WorkerRuntime
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,14 @@ def segmenter() -> Segmenter:
     """
     config = SessionConfig(intra_op_threads=1)
     return Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), config)
+
+
+@pytest.fixture(scope="module")
+def runtime(settings, store, segmenter: Segmenter) -> WorkerRuntime:
+    """A worker's runtime, with the model the session already loaded (no Celery)."""
+    runtime = WorkerRuntime(settings)
+    runtime.segmenter = segmenter
+    return runtime
 
 
 @pytest.fixture(scope="session")

@@ -15,14 +15,6 @@ from storage.objects import input_key, result_key
 from tests.images import rgba, sample
 from workers.contract import JobOptions
 from workers.jobs import Disposition, LeaseHeld, process_job
-from workers.runtime import WorkerRuntime
-
-
-@pytest.fixture(scope="module")
-def runtime(settings, store, segmenter) -> WorkerRuntime:
-    runtime = WorkerRuntime(settings)
-    runtime.segmenter = segmenter  # the model the session already loaded
-    return runtime
 
 
 @pytest.fixture

@@ -18,11 +18,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from PIL import Image
 from sqlalchemy import text
 
 from cutout import devstack
-from storage import jobs
+from storage import inline_inputs, jobs
 from storage.db import transaction
 from storage.models import JobStatus
 from storage.objects import input_key
@@ -83,18 +84,26 @@ def ledger_kinds(sessions, job_id: uuid.UUID) -> list[str]:
         )
 
 
+@pytest.mark.parametrize("input_in", ["s3", "redis"])
 def test_a_worker_killed_mid_job_leaves_it_charged_with_a_result_or_refunded(
-    crash_worker, crash_env, settings, sessions, store, make_tenant, balance_of
+    input_in, crash_worker, crash_env, settings, sessions, store, make_tenant, balance_of
 ):
+    """With the input in S3, or in Redis as the API keeps small ones (storage/inline_inputs.py):
+    the retry must find it there too."""
     tenant = make_tenant(credits=5)
     job_id = uuid.uuid4()
-    key = input_key(tenant.id, job_id)
-    store.put(key, large_photo())
+    sender = settings.model_copy(update={"redis_namespace": crash_env["CUTOUT_REDIS_NAMESPACE"]})
+    inputs = redis.Redis.from_url(settings.redis_url)
+    if input_in == "s3":
+        key = input_key(tenant.id, job_id)
+        store.put(key, large_photo())
+    else:
+        key = inline_inputs.input_key(sender, job_id)
+        inputs.set(inline_inputs.redis_key(key), large_photo(), ex=600)
     with transaction(sessions) as session:
         jobs.create_and_debit(
             session, jobs.NewJob(job_id, tenant.id, None, 1, JobOptions().to_json(), key)
         )
-    sender = settings.model_copy(update={"redis_namespace": crash_env["CUTOUT_REDIS_NAMESPACE"]})
     create_celery(sender).send_task(REMOVE_BACKGROUND_TASK, args=[str(job_id)])
 
     deadline = time.monotonic() + 120
@@ -130,3 +139,5 @@ def test_a_worker_killed_mid_job_leaves_it_charged_with_a_result_or_refunded(
         assert kinds == ["debit", "refund"], "refunded once"
         assert job.result_key is None
         assert balance_of(tenant.id) == 5
+    if input_in == "redis":
+        assert inputs.exists(inline_inputs.redis_key(key)) == 0, "deleted once the job ended"
