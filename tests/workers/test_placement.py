@@ -143,7 +143,10 @@ def test_the_sweep_sends_a_stuck_job_again_to_its_models_queue(
             routed, sessions, lambda task, arg, queue: app.send_task(task, args=[arg], queue=queue)
         )
 
-        assert found.requeued == [job_id]
+        # The sweep covers the whole database, which the session's other tests share: jobs they
+        # left queued on purpose (backpressure, drills) are stuck too by now, so ours is one of
+        # those re-sent (in a full run without xdist, equality failed on such a job).
+        assert job_id in found.requeued
         devstack.wait_until(
             lambda: _status(sessions, job_id) == JobStatus.SUCCEEDED, 180, "job", process
         )
