@@ -31,7 +31,7 @@ from workers.models.session import CPU, SessionConfig
 from workers.pipeline.compose import cut_out
 from workers.pipeline.decode import decode
 from workers.pipeline.encode import encode_png
-from workers.pipeline.refine import refine
+from workers.pipeline.refine import refine, to_alpha
 from workers.pipeline.segment import Segmenter
 
 ARENA = """
@@ -86,7 +86,7 @@ def main() -> None:
     photo = photo_at(args.megapixels)
     image = decode(photo.path.read_bytes())
     mask = segmenter.predict(image.rgb)
-    rgba = cut_out(image.rgb, refine(image.rgb, mask), image.alpha)
+    rgba = cut_out(*refine(image.rgb, mask), image.alpha)
 
     encoding = compare(
         {
@@ -101,7 +101,7 @@ def main() -> None:
             "numpy clip(mask*255+0.5) (before)": lambda: np.clip(mask * 255.0 + 0.5, 0, 255).astype(
                 np.uint8
             ),
-            "cv2.multiply to uint8 (now)": lambda: refine(image.rgb, mask),
+            "cv2.multiply to uint8 (now)": lambda: to_alpha(mask),
         },
         args.runs,
     )
