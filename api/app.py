@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from api.request_context import RequestContextMiddleware
 from api.routes import batches, credits, health, jobs, playground, remove_background, webhooks
 from api.schemas import JsonBody, MultipartBody
 from api.services import Services
+from storage import logs
 from storage.settings import Settings, get_settings
 
 # Multipart framing around a 25 MB file is small; anything beyond this margin is refused early.
@@ -25,6 +27,11 @@ MULTIPART_OVERHEAD_BYTES = 256 * 1024
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if not logging.getLogger().handlers:
+        # `cutout serve --workers N` starts each API process with uvicorn's spawn, which does
+        # not inherit the structured logging the CLI configured: without this its logs would
+        # be Python's bare fallback (warnings only, plain text).
+        logs.configure(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
