@@ -1,10 +1,12 @@
-"""The ``Idempotency-Key`` header of ``POST /v1/remove-background``.
+"""The ``Idempotency-Key`` header of ``POST /v1/remove-background`` and
+``POST /v1/jobs/remove-background``.
 
 A client that retries with the same key and the same body gets the original job's outcome
 (``Idempotent-Replayed: true``) and is charged nothing more. The same key while its first request
 is still running answers 409 ``idempotency_key_in_use``; the same key with a different body
 answers 422 ``idempotency_key_mismatch``. Keys are scoped to the tenant and kept
-``idempotency_key_ttl_hours``. See docs/billing.md.
+``idempotency_key_ttl_hours``. On the asynchronous endpoint a retry gets the original 202 (the
+same ``job_id``, with the job's status as it is now). See docs/billing.md.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ def key_of(request: Request) -> str | None:
 def fingerprint(removal: RemovalRequest) -> bytes:
     """The body's meaning, not its bytes: a multipart retry may use another boundary."""
     image = hashlib.sha256(removal.image).hexdigest() if removal.image is not None else None
-    canonical = json.dumps(
-        {"image": image, "image_url": removal.image_url, "options": removal.options.to_json()},
-        sort_keys=True,
-    )
+    meaning = {"image": image, "image_url": removal.image_url, "options": removal.options.to_json()}
+    if removal.webhook_url is not None:  # asynchronous jobs; absent, old fingerprints still hold
+        meaning["webhook_url"] = removal.webhook_url
+    canonical = json.dumps(meaning, sort_keys=True)
     return hashlib.sha256(canonical.encode()).digest()
 
 

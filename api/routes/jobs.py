@@ -3,19 +3,24 @@ and queued; ``GET /v1/jobs/{id}`` tells how it went (and a webhook can say so to
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api import idempotency
 from api.deps import CallerDep, RateLimitedCaller, ServicesDep
 from api.error_docs import READ_ERRORS, error_responses
 from api.image_input import prepared_image
-from api.job_flow import accept_job
+from api.job_flow import accept_job, read_job
 from api.job_views import absolute, job_view
-from api.remove_request import parse_removal_request
-from api.request_context import current_request_id
+from api.remove_request import RemovalRequest, parse_removal_request
+from api.request_context import add_response_headers, current_request_id
 from api.routes.remove_background import _REQUEST_BODY, CREDITS_HEADER
 from api.schemas import JobAccepted, JobStatusBody
+from api.services import Services
 from api.webhook_check import check_webhook_url
+from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.job_summary import status_path
 from storage.models import JobStatus
@@ -41,6 +46,24 @@ async def submit_job(
 ) -> JSONResponse:
     removal = await parse_removal_request(request, services.settings.max_image_bytes, webhook=True)
     check_webhook_url(services.settings, removal.webhook_url)
+    key = idempotency.key_of(request)
+    if key is None:
+        return await _submit(request, services, caller, removal)
+    async with idempotency.claimed(services, caller, key, removal) as earlier_job:
+        if earlier_job is not None:  # a retry: the job the first request created, as it is now
+            job = await read_job(services, earlier_job)
+            add_response_headers(request, {idempotency.REPLAYED_HEADER: "true"})
+            return _accepted(request, job.id, job.status, job.cost)
+        return await _submit(request, services, caller, removal, key)
+
+
+async def _submit(
+    request: Request,
+    services: Services,
+    caller: Caller,
+    removal: RemovalRequest,
+    idempotency_key: str | None = None,
+) -> JSONResponse:
     image = await prepared_image(services, removal)
     job = await accept_job(
         services,
@@ -50,15 +73,20 @@ async def submit_job(
         current_request_id(),
         webhook_url=removal.webhook_url,
         wait=False,
+        idempotency_key=idempotency_key,
     )
+    return _accepted(request, job.id, JobStatus.QUEUED, job.cost)
+
+
+def _accepted(request: Request, job_id: uuid.UUID, status: str, cost: int) -> JSONResponse:
     return JSONResponse(
         {
-            "job_id": str(job.id),
-            "status": JobStatus.QUEUED.value,
-            "status_url": absolute(request, status_path(job.id)),
+            "job_id": str(job_id),
+            "status": status,
+            "status_url": absolute(request, status_path(job_id)),
         },
         status_code=202,
-        headers={CREDITS_HEADER: str(job.cost)},
+        headers={CREDITS_HEADER: str(cost)},
     )
 
 

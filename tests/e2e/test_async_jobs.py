@@ -263,3 +263,44 @@ def test_the_synchronous_endpoint_ignores_webhook_url_like_any_unknown_field(cli
     )
     assert response.status_code == 200, response.text
     assert rgba(response.content).shape == (300, 451, 4)
+
+
+def test_an_async_retry_with_the_same_key_gets_the_same_job_and_charges_once(
+    client, make_tenant, balance_of, sessions
+):
+    tenant = make_tenant(credits=10)
+    photo = sample("chelsea.jpg")
+    headers = {"X-API-Key": tenant.api_key, "Idempotency-Key": "catalogue-run-7/item-1"}
+
+    first = client.post(JOBS, headers=headers, files={"image": ("cat.jpg", photo)})
+    retry = client.post(JOBS, headers=headers, files={"image": ("cat.jpg", photo)})
+
+    assert first.status_code == retry.status_code == 202, (first.text, retry.text)
+    assert retry.json()["job_id"] == first.json()["job_id"]
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert retry.headers["x-credits-charged"] == "1"
+    assert balance_of(tenant.id) == 9, "one debit for both requests"
+    with transaction(sessions) as session:
+        count = session.scalar(select(func.count()).where(Job.tenant_id == tenant.id))
+    assert count == 1
+    assert finished_job(client, tenant.api_key, first.json()["job_id"])["status"] == "succeeded"
+
+
+def test_the_same_async_key_with_another_body_is_refused_and_charges_nothing(
+    client, make_tenant, balance_of
+):
+    tenant = make_tenant(credits=10)
+    headers = {"X-API-Key": tenant.api_key, "Idempotency-Key": "catalogue-run-7/item-2"}
+    first = client.post(JOBS, headers=headers, files={"image": ("cat.jpg", sample("chelsea.jpg"))})
+    assert first.status_code == 202, first.text
+
+    other_webhook = client.post(
+        JOBS,
+        headers=headers,
+        files={"image": ("cat.jpg", sample("chelsea.jpg"))},
+        data={"webhook_url": "https://hooks.example.com/cutout"},
+    )
+    assert other_webhook.status_code == 422, other_webhook.text
+    assert other_webhook.json()["error_code"] == "idempotency_key_mismatch"
+    assert balance_of(tenant.id) == 9, "only the first request was charged"
