@@ -14,22 +14,28 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TypeVar
 
 from fastapi import Request
 
 from api.errors import ApiError
+from api.job_flow import read_job
 from api.remove_request import RemovalRequest
+from api.request_context import add_response_headers
 from api.services import Services
 from storage import idempotency
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.idempotency import Claim
+from storage.models import Job
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+T = TypeVar("T")
 
 
 def key_of(request: Request) -> str | None:
@@ -101,3 +107,27 @@ def in_use() -> ApiError:
         f"A request with this {HEADER} is still in progress; retry after it finishes.",
         headers={"Retry-After": "1"},
     )
+
+
+async def at_most_once(
+    request: Request,
+    services: Services,
+    caller: Caller,
+    removal: RemovalRequest,
+    submit: Callable[[str | None], Awaitable[T]],
+    replay: Callable[[Job], Awaitable[T]],
+) -> T:
+    """``submit(key)`` for a new request (``key`` None without the header), or ``replay(job)``
+    with the job an earlier request under the same key created: one job per key, whichever
+    endpoint's answer the caller gets."""
+    key = key_of(request)
+    if key is None:
+        return await submit(None)
+    async with claimed(services, caller, key, removal) as earlier_job:
+        if earlier_job is None:
+            return await submit(key)
+        return await replay(await read_job(services, earlier_job))
+
+
+def mark_replayed(request: Request) -> None:
+    add_response_headers(request, {REPLAYED_HEADER: "true"})

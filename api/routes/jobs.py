@@ -12,10 +12,10 @@ from api import idempotency
 from api.deps import CallerDep, RateLimitedCaller, ServicesDep
 from api.error_docs import READ_ERRORS, error_responses
 from api.image_input import prepared_image
-from api.job_flow import accept_job, read_job
+from api.job_flow import accept_job
 from api.job_views import absolute, job_view
 from api.remove_request import RemovalRequest, parse_removal_request
-from api.request_context import add_response_headers, current_request_id
+from api.request_context import current_request_id
 from api.routes.remove_background import _REQUEST_BODY, CREDITS_HEADER
 from api.schemas import JobAccepted, JobStatusBody
 from api.services import Services
@@ -23,7 +23,7 @@ from api.webhook_check import check_webhook_url
 from storage.api_keys import Caller
 from storage.error_codes import ErrorCode
 from storage.job_summary import status_path
-from storage.models import JobStatus
+from storage.models import Job, JobStatus
 
 router = APIRouter(tags=["asynchronous jobs"])
 
@@ -46,15 +46,15 @@ async def submit_job(
 ) -> JSONResponse:
     removal = await parse_removal_request(request, services.settings.max_image_bytes, webhook=True)
     check_webhook_url(services.settings, removal.webhook_url)
-    key = idempotency.key_of(request)
-    if key is None:
-        return await _submit(request, services, caller, removal)
-    async with idempotency.claimed(services, caller, key, removal) as earlier_job:
-        if earlier_job is not None:  # a retry: the job the first request created, as it is now
-            job = await read_job(services, earlier_job)
-            add_response_headers(request, {idempotency.REPLAYED_HEADER: "true"})
-            return _accepted(request, job.id, job.status, job.cost)
+
+    async def submit(key: str | None) -> JSONResponse:
         return await _submit(request, services, caller, removal, key)
+
+    async def replay(job: Job) -> JSONResponse:  # the first 202 again, with the status as it is now
+        idempotency.mark_replayed(request)
+        return _accepted(request, job.id, job.status, job.cost)
+
+    return await idempotency.at_most_once(request, services, caller, removal, submit, replay)
 
 
 async def _submit(

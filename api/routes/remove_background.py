@@ -16,9 +16,9 @@ from api.deps import RateLimitedCaller, ServicesDep
 from api.error_docs import error_responses
 from api.errors import ApiError
 from api.image_input import prepared_image
-from api.job_flow import accept_job, check_affordable, read_job, wait_for_outcome
+from api.job_flow import accept_job, check_affordable, wait_for_outcome
 from api.remove_request import RemovalRequest, parse_removal_request
-from api.request_context import add_response_headers, current_request_id
+from api.request_context import current_request_id
 from api.schemas import ResultUrl
 from api.services import Services
 from storage import ledger
@@ -97,19 +97,17 @@ async def remove_background(
     request: Request, caller: RateLimitedCaller, services: ServicesDep
 ) -> Response:
     removal = await parse_removal_request(request, services.settings.max_image_bytes)
-    key = idempotency.key_of(request)
-    if key is None:
-        job = await _run(services, caller, removal)
+
+    async def submit(key: str | None) -> Response:
+        return await _respond(request, services, await _run(services, caller, removal, key))
+
+    async def replay(job: Job) -> Response:
+        if job.status in UNFINISHED:
+            raise idempotency.in_use()
+        idempotency.mark_replayed(request)
         return await _respond(request, services, job)
-    async with idempotency.claimed(services, caller, key, removal) as earlier_job:
-        if earlier_job is not None:
-            job = await read_job(services, earlier_job)
-            if job.status in UNFINISHED:
-                raise idempotency.in_use()
-            add_response_headers(request, {idempotency.REPLAYED_HEADER: "true"})
-            return await _respond(request, services, job)
-        job = await _run(services, caller, removal, key)
-        return await _respond(request, services, job)
+
+    return await idempotency.at_most_once(request, services, caller, removal, submit, replay)
 
 
 async def _run(
