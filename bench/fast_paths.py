@@ -1,7 +1,8 @@
 """Each fast path against the way it replaced, side by side on the same cut-out (CPU time).
 
 On a real photo at ``--megapixels`` (default 2.5): PNG encoding (the old OpenCV level-1 default,
-the new settings, and Pillow's level 6 as rembg uses it), refine (numpy rounding vs one OpenCV
+libpng as tuned for photos above 12 MP, fpng for the rest, and Pillow's level 6 as rembg uses
+it; libpng and fpng also on each source photo's cut-out), refine (numpy rounding vs one OpenCV
 pass), and onnxruntime's resident memory after three runs with and without memory patterns.
 Variants alternate; medians of ``--runs`` of this thread's CPU time, so other load on the
 machine barely moves them.
@@ -25,12 +26,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from bench.common import median, photo_at, write_result
+from bench.common import median, photo_at, source_photos, write_result
 from workers.models.registry import U2NETP, locate
 from workers.models.session import CPU, SessionConfig
 from workers.pipeline.compose import cut_out
 from workers.pipeline.decode import decode
-from workers.pipeline.encode import encode_png
+from workers.pipeline.encode import with_fpng, with_libpng
 from workers.pipeline.refine import refine, to_alpha
 from workers.pipeline.segment import Segmenter
 
@@ -50,6 +51,11 @@ print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(
 def old_encode(rgba: np.ndarray) -> bytes:
     bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
     return cv2.imencode(".png", bgra, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+
+
+def zeroed(rgba: np.ndarray) -> np.ndarray:
+    """A copy with invisible pixels as transparent black, as encode_png stores them."""
+    return np.where(rgba[..., 3:] == 0, 0, rgba).astype(np.uint8)
 
 
 def pillow_level6(rgba: np.ndarray) -> bytes:
@@ -90,12 +96,29 @@ def main() -> None:
 
     encoding = compare(
         {
-            "opencv level 1, default filter (before)": lambda: old_encode(rgba),
-            "opencv level 1, RLE + Paeth, transparent zeroed (now)": lambda: encode_png(rgba),
+            "opencv level 1, default filter (first)": lambda: old_encode(rgba),
+            "libpng level 1, RLE + Paeth, transparent zeroed (above 12 MP)": lambda: with_libpng(
+                zeroed(rgba)
+            ),
+            "fpng, transparent zeroed (up to 12 MP)": lambda: with_fpng(zeroed(rgba)),
             "pillow level 6 (rembg)": lambda: pillow_level6(rgba),
         },
         args.runs,
     )
+    # The encoders on each source photo's cut-out at this size: speed and file size vary with
+    # how much of the frame is subject and edge.
+    by_photo = {}
+    for source in source_photos():
+        other = photo_at(args.megapixels, source)
+        pixels = decode(other.path.read_bytes())
+        cutout = zeroed(cut_out(*refine(pixels.rgb, segmenter.predict(pixels.rgb)), pixels.alpha))
+        by_photo[other.label()] = compare(
+            {
+                "libpng": lambda c=cutout: with_libpng(c.copy()),
+                "fpng": lambda c=cutout: with_fpng(c),
+            },
+            args.runs,
+        )
     refining = compare(
         {
             "numpy clip(mask*255+0.5) (before)": lambda: np.clip(mask * 255.0 + 0.5, 0, 255).astype(
@@ -121,7 +144,9 @@ def main() -> None:
     }
     for title, rows in (("encode", encoding), ("refine", refining)):
         for name, row in rows.items():
-            print(f"{title:7s} {name:55s} {row}")
+            print(f"{title:7s} {name:66s} {row}")
+    for label, rows in by_photo.items():
+        print(f"encode  {label:66s} {rows}")
     print("onnxruntime RSS after 3 runs, MB:", arena)
     write_result(
         "fast-paths",
@@ -130,6 +155,7 @@ def main() -> None:
             "photo": photo.label(),
             "runs": args.runs,
             "encode": encoding,
+            "encode_by_photo": by_photo,
             "refine": refining,
             "onnxruntime_rss_after_3_runs_mb": arena,
         },

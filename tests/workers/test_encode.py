@@ -1,13 +1,19 @@
-"""The fast PNG encoder loses nothing visible: every pixel with alpha > 0 comes back exactly."""
+"""The fast PNG encoders lose nothing visible: every pixel with alpha > 0 comes back exactly.
+
+fpng writes photos up to ``FPNG_MAX_PIXELS``, libpng larger ones; every test runs through both
+(``encoder`` lowers the threshold to 0 to reach libpng without a 12 MP image).
+"""
 
 from __future__ import annotations
 
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.images import eval_item, rgba, sample
+from workers.pipeline import encode
 from workers.pipeline.compose import cut_out
 from workers.pipeline.decode import decode
 from workers.pipeline.encode import encode_png
@@ -17,6 +23,20 @@ def _cutout_of(data: bytes, segmenter) -> np.ndarray:
     image = decode(data)
     alpha = np.clip(segmenter.predict(image.rgb) * 255 + 0.5, 0, 255).astype(np.uint8)
     return cut_out(image.rgb, alpha, image.alpha)
+
+
+@pytest.fixture(params=["fpng", "libpng"], autouse=True)
+def encoder(request, monkeypatch) -> str:
+    if request.param == "libpng":
+        monkeypatch.setattr(encode, "FPNG_MAX_PIXELS", 0)
+    return request.param
+
+
+def test_each_encoder_is_used_at_its_size(encoder):
+    """fpng's and libpng's PNGs differ in bytes (fpng writes its own deflate stream)."""
+    pixels = np.random.default_rng(1).integers(0, 256, (32, 48, 4), dtype=np.uint8)
+    fpng_written = encode.with_fpng(np.where(pixels[..., 3:] == 0, 0, pixels))
+    assert (encode_png(pixels) == fpng_written) == (encoder == "fpng")
 
 
 def test_visible_pixels_round_trip_exactly_on_a_real_photo(segmenter):

@@ -1,21 +1,30 @@
-"""RGBA pixels to PNG bytes, fast.
+"""RGBA pixels to PNG bytes, fast, and without raising the worker's peak memory.
 
-OpenCV's libpng encoder with settings measured on cut-outs (``bench/stages.py``; a 2.5 MP photo,
-CPU time): zlib level 1 with the run-length strategy and the Paeth filter is about 2.3× faster
-than level 1 with libpng's default filter choice, and the file is about half the size, because
-every fully transparent pixel is written as transparent black. Its colour is invisible, and runs
-of zeros cost zlib almost nothing. Pillow's default (level 6, rembg's choice) is ~13× slower.
+Two encoders, chosen by size:
+
+* up to ``FPNG_MAX_PIXELS``, fpng (Rich Geldreich's single-pass PNG writer, through the ``fpng``
+  wheel). On 2.5 MP cut-outs it takes 10–17 ms of CPU where libpng below takes 80–184 ms, for
+  files 18–28% larger (``bench/fast_paths.py``). A job's CPU, not its bytes, limits a worker.
+* above it, OpenCV's libpng at zlib level 1 with the run-length strategy and the Paeth filter.
+  fpng builds the whole filtered image next to the pixels (≈ 7.5 bytes per pixel, 275 MB at
+  36 MP), which would set the worker's peak; libpng streams rows (``bench/memory.py``).
+
+Both write every fully transparent pixel as transparent black: its colour is invisible, and runs
+of zeros cost the compressor almost nothing. Either output is a plain PNG any decoder reads.
 """
 
 from __future__ import annotations
 
 import cv2
+import fpng
 import numpy as np
+
+FPNG_MAX_PIXELS = 12_000_000
 
 PNG_COMPRESSION = 1
 # OpenCV ≥ 4.11 lets the caller choose libpng's row filter; older builds keep their default.
 _FILTER = getattr(cv2, "IMWRITE_PNG_FILTER", None)
-_PARAMS = [
+_LIBPNG_PARAMS = [
     cv2.IMWRITE_PNG_COMPRESSION,
     PNG_COMPRESSION,
     cv2.IMWRITE_PNG_STRATEGY,
@@ -27,18 +36,28 @@ _PARAMS = [
 def encode_png(rgba: np.ndarray, *, overwrite: bool = False) -> bytes:
     """H×W×4 uint8 RGBA to PNG; pixels with alpha 0 are stored as (0, 0, 0, 0).
 
-    OpenCV wants BGRA. With ``overwrite`` the channels are swapped inside ``rgba`` itself (the
-    caller is done with it), which saves a copy of the whole image: 144 MB at 36 MP.
+    With ``overwrite`` the pixels are changed inside ``rgba`` itself (the caller is done with
+    it), which saves a copy of the whole image: 144 MB at 36 MP.
     """
-    if overwrite and rgba.flags.writeable and rgba.flags.c_contiguous:
-        bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA, dst=rgba)
-    else:
-        bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
+    if not (overwrite and rgba.flags.writeable and rgba.flags.c_contiguous):
+        rgba = np.array(rgba, order="C")
     # Each pixel read as one little-endian 32-bit word has alpha as its top byte: words below
     # 2²⁴ are the transparent pixels. One compare and store, ~8× faster than a broadcast mask.
-    pixels = bgra.view("<u4")[..., 0]
+    pixels = rgba.view("<u4")[..., 0]
     pixels[pixels < 1 << 24] = 0
-    ok, buffer = cv2.imencode(".png", bgra, _PARAMS)
+    if pixels.size <= FPNG_MAX_PIXELS:
+        return with_fpng(rgba)
+    return with_libpng(rgba)
+
+
+def with_fpng(rgba: np.ndarray) -> bytes:
+    return fpng.from_ndarray(rgba)
+
+
+def with_libpng(rgba: np.ndarray) -> bytes:
+    """Swaps ``rgba``'s channels to BGRA in place (OpenCV's order): the caller is done with it."""
+    bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA, dst=rgba)
+    ok, buffer = cv2.imencode(".png", bgra, _LIBPNG_PARAMS)
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return buffer.tobytes()
