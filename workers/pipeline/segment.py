@@ -16,6 +16,13 @@ from workers.models.session import SessionConfig, open_session
 if TYPE_CHECKING:
     from workers.pipeline.run import StageTimes
 
+# Above this many pixels the ~270 MB onnxruntime's arena keeps between runs is handed back after
+# inference, before refinement and encoding allocate the photo's large arrays on top of it.
+# Refilling it costs the next job ~130 ms of page faults, small beside the 1.7 s or more a photo
+# this large takes. With it, no photo size raises a worker above ~550 MB, the 6 MP photo that
+# just misses the release (bench/memory.py; the 36 MP job peaks at ~500 MB, not 705).
+RELEASE_ARENA_ABOVE_PIXELS = 6_000_000
+
 
 class Segmenter:
     """One model, one onnxruntime session, loaded once per worker process."""
@@ -26,6 +33,8 @@ class Segmenter:
         self._input_name = session.get_inputs()[0].name
         self._mean = np.asarray(spec.mean, dtype=np.float32)
         self._std = np.asarray(spec.std, dtype=np.float32)
+        self._release_arena = ort.RunOptions()
+        self._release_arena.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     @classmethod
     def load(cls, spec: ModelSpec, path: Path, config: SessionConfig) -> Segmenter:
@@ -52,14 +61,16 @@ class Segmenter:
         small /= self._std
         return small.transpose(2, 0, 1)[np.newaxis]
 
-    def infer(self, batch: np.ndarray) -> np.ndarray:
+    def infer(self, batch: np.ndarray, *, release_memory: bool = False) -> np.ndarray:
         """Foreground probabilities from the first output: N×S×S float32 in [0, 1].
 
         Unlike rembg we do not min-max normalise the prediction: on a photo it already spans
         [0, 1], and on a blank or flat image stretching it would turn noise into a subject.
-        Models that output logits (BiRefNet) go through a sigmoid.
+        Models that output logits (BiRefNet) go through a sigmoid. With ``release_memory`` the
+        session's CPU arena is shrunk back to the system once the run is done.
         """
-        out = self._session.run(None, {self._input_name: batch})[0][:, 0]
+        options = self._release_arena if release_memory else None
+        out = self._session.run(None, {self._input_name: batch}, options)[0][:, 0]
         if self.spec.output == "logits":
             out = 1.0 / (1.0 + np.exp(-out))
         return out.astype(np.float32, copy=False)
@@ -78,10 +89,10 @@ class Segmenter:
         """
         with _stage(times, "resize"):
             batch = self.preprocess(rgb)
+        height, width = rgb.shape[:2]
         with _stage(times, "inference"):
-            mask = self.infer(batch)[0]
+            mask = self.infer(batch, release_memory=height * width > RELEASE_ARENA_ABOVE_PIXELS)[0]
         with _stage(times, "resize"):
-            height, width = rgb.shape[:2]
             return cv2.resize(mask, size or (width, height), interpolation=cv2.INTER_LINEAR)
 
 
