@@ -17,6 +17,7 @@ from workers.pipeline.refine import (
     mixed,
     refine,
     refine_alpha,
+    stacked,
     to_alpha,
 )
 
@@ -106,7 +107,7 @@ def test_points_sample_the_grid_as_bilinear_upsampling_does():
     inside = rng.random((120, 180)) < 0.2
     box = (slice(10, 130), slice(20, 200))
     (points,) = Points.chunks(inside, box, width=250, factor=3)
-    (sampled,) = points.sample([grid])
+    (sampled,) = points.sample(stacked([grid]))
     upsampled = cv2.resize(grid, (180, 120), interpolation=cv2.INTER_LINEAR)
     # remap places points to 1/32 of a grid cell: at most that share of a cell's step.
     step = max(np.abs(np.diff(grid, axis=0)).max(), np.abs(np.diff(grid, axis=1)).max())
