@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from workers.heap import return_free_heap
 from workers.models.registry import ModelSpec
 from workers.models.session import SessionConfig, open_session
 
@@ -38,7 +39,8 @@ class Segmenter:
 
     @classmethod
     def load(cls, spec: ModelSpec, path: Path, config: SessionConfig) -> Segmenter:
-        return cls(spec, open_session(path, config))
+        static = spec.input_size if spec.static_resizes else None
+        return cls(spec, open_session(path, config, static_input_size=static))
 
     @property
     def providers(self) -> list[str]:
@@ -71,6 +73,8 @@ class Segmenter:
         """
         options = self._release_arena if release_memory else None
         out = self._session.run(None, {self._input_name: batch}, options)[0][:, 0]
+        if release_memory:
+            return_free_heap()
         if self.spec.output == "logits":
             out = 1.0 / (1.0 + np.exp(-out))
         return out.astype(np.float32, copy=False)
