@@ -6,6 +6,9 @@ mask back up), inference, refine, encode; a second pass with a shadow job times 
 upload is a PUT of the PNG to an S3 endpoint over HTTP (a moto server started here, or
 ``--s3-endpoint``). Medians over ``--runs`` after one warm-up.
 
+At ``--every-source-at`` (2.5 MP) every source photo is run, not only the first (the openwork
+pavilion, whose outline is the hardest for refinement).
+
     .venv/bin/python bench/stages.py [--runs 5] [--sizes 0.3 1 2.5 5 12 36] [--device cuda]
 """
 
@@ -22,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import device_note, median, photo_at, write_result
+from bench.common import device_note, median, photo_at, source_photos, write_result
 from workers.pipeline.run import StageTimes
 
 STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload")
@@ -84,6 +87,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", type=float, nargs="+", default=DEFAULT_SIZES)
+    parser.add_argument(
+        "--every-source-at",
+        type=float,
+        default=2.5,
+        help="the size (MP) also run on every other source photo: how much refinement costs "
+        "depends on the subject's outline, not only on the size",
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads")
     parser.add_argument("--s3-endpoint", help="default: a moto server started for the run")
@@ -105,8 +115,14 @@ def main() -> None:
             os.environ.setdefault("CUTOUT_S3_BUCKET", f"bench-{uuid.uuid4().hex[:8]}")
             store = ObjectStore(Settings(s3_endpoint_url=endpoint))
             store.ensure_bucket()
-        for megapixels in args.sizes:
-            photo = photo_at(megapixels)
+        photos = [
+            photo_at(megapixels, source)
+            for megapixels in args.sizes
+            for source in (
+                source_photos() if megapixels == args.every_source_at else source_photos()[:1]
+            )
+        ]
+        for photo in photos:
             data = photo.path.read_bytes()
             samples: dict[str, list[float]] = {stage: [] for stage in STAGES}
             cpu_samples: dict[str, list[float]] = {stage: [] for stage in STAGES}
