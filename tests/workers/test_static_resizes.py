@@ -31,6 +31,9 @@ def test_u2netp_gets_constant_whole_scales_and_the_same_mask(segmenter):
     constants = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer}
     resizes = [node for node in graph.node if node.op_type == "Resize"]
     assert len(resizes) == 38
+    assert not [node for node in graph.node if node.op_type == "Shape"], "size chains dropped"
+    used = {name for node in graph.node for name in node.input}
+    assert all(tensor.name in used for tensor in graph.initializer)
     for node in resizes:
         assert len(node.input) == 3, "scales, no run-time sizes"
         scales = constants[node.input[2]]

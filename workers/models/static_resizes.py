@@ -82,6 +82,7 @@ def static_resizes(path: Path, input_size: int) -> bytes | None:
         node.input.extend([data, roi, scales_name])
         mode = next(a for a in node.attribute if a.name == "coordinate_transformation_mode")
         mode.s = _SAME_WHEN_LONGER_THAN_ONE[mode.s]
+    _drop_unused(model.graph)
     rewritten = model.SerializeToString()
     difference = np.abs(_session(rewritten).run(None, probe_input)[0] - original).max()
     if difference > TOLERANCE:
@@ -96,6 +97,22 @@ def static_resizes(path: Path, input_size: int) -> bytes | None:
         difference,
     )
     return rewritten
+
+
+def _drop_unused(graph: onnx.GraphProto) -> None:
+    """Remove the size computations no Resize reads any more (onnxruntime would log a warning
+    for each of their ~100 constants at every load)."""
+    needed = {output.name for output in graph.output}
+    kept = []
+    for node in reversed(graph.node):  # ONNX graphs are stored in topological order
+        if any(output in needed for output in node.output):
+            kept.append(node)
+            needed.update(node.input)
+    initializers = [tensor for tensor in graph.initializer if tensor.name in needed]
+    graph.ClearField("node")
+    graph.node.extend(reversed(kept))
+    graph.ClearField("initializer")
+    graph.initializer.extend(initializers)
 
 
 def _has_runtime_sizes(node: onnx.NodeProto) -> bool:
