@@ -190,7 +190,7 @@ def _source_tag(row: dict, rows: list[dict]) -> str:
     return "\n" + row["photo"].split("from ")[-1].split("_")[0].split(".")[0]
 
 
-def service_section(result: dict) -> list[str]:
+def service_section(result: dict, plot: str = "service_vs_rembg") -> list[str]:
     rows = result["rows"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     xs = range(len(rows))
@@ -223,7 +223,7 @@ def service_section(result: dict) -> list[str]:
         axis.set_title(title)
         axis.set_ylabel(unit)
         axis.legend(fontsize=8)
-    save(fig, "service_vs_rembg")
+    save(fig, plot)
 
     header = [
         "concurrency",
@@ -291,8 +291,16 @@ def ingress_section(result: dict) -> list[str]:
 
 def main() -> None:
     PLOTS.mkdir(parents=True, exist_ok=True)
-    stages, service, memory, ingress, gpu = (
-        load(name) for name in ("stages", "service-vs-rembg", "memory", "ingress", "gpu")
+    stages, service, memory, ingress, gpu, plain = (
+        load(name)
+        for name in (
+            "stages",
+            "service-vs-rembg",
+            "memory",
+            "ingress",
+            "gpu",
+            "service-vs-rembg-plain",
+        )
     )
     intro = [
         "# Benchmarks",
@@ -372,6 +380,30 @@ def main() -> None:
             "",
             "Peak RSS of the processes after the run (MB): "
             f"`{json.dumps(service['peak_rss_after_run'])}`.",
+            "",
+        ]
+    if plain:
+        targets.append(
+            "| …the same, refinement off (both sides return the model's plain mask) | "
+            + ", ".join(
+                f"c={r['concurrency']}: {r['throughput_ratio_cutout_over_rembg']:.2f}×"
+                for r in plain["rows"]
+            )
+            + " | "
+            + verdict(min(r["throughput_ratio_cutout_over_rembg"] for r in plain["rows"]) >= 2)
+            + " |"
+        )
+        out += [
+            "### Like for like: refinement off",
+            "",
+            f"`{plain['command']}` — {machine_line(plain)}. The same run with Cutout's edge",
+            "refinement off (`CUTOUT_REFINE_EDGES=false`), so both sides do the same job: the",
+            "model's mask, cut out. Refinement is Cutout's default and costs CPU rembg does not",
+            "spend (the stages table); this shows the service around the model.",
+            "",
+            *service_section(plain, "service_vs_rembg_plain"),
+            "",
+            "![service vs rembg, refinement off](benchmarks/service_vs_rembg_plain.png)",
             "",
         ]
     if memory:

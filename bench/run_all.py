@@ -36,6 +36,7 @@ def main() -> None:
             ["fast_paths.py", "--runs", "5"],
             ["memory.py", "--runs", "2"],
             ["service_vs_rembg.py", "--rounds", "2", "--requests", "12"],
+            ["service_vs_rembg.py", "--rounds", "2", "--requests", "12", "--no-refine"],
             ["ingress.py", "--duration", "10", "--rounds", "2", "--api-workers", "3"],
             ["gpu.py"],
         ]

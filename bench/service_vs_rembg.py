@@ -13,7 +13,11 @@ concurrency (default 1, 4, 16) and each of ``--rounds`` rounds the two sides run
 of requests one after the other, alternating which goes first; throughput is completed requests
 per second of wall time (median over rounds), latency p50/p95 pooled over rounds.
 
+With ``--no-refine`` Cutout's edge refinement is off, so both sides return the same thing (the
+model's mask, cut out); results go to ``service-vs-rembg-plain.json``.
+
     .venv/bin/python bench/service_vs_rembg.py [--rounds 2] [--concurrency 1 4 16] [--cpus 0,1]
+        [--no-refine]
 """
 
 from __future__ import annotations
@@ -126,6 +130,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads per worker")
     parser.add_argument("--cpus", default=None, help="CPU list for taskset (default: all)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument(
+        "--no-refine",
+        action="store_true",
+        help="edge refinement off (CUTOUT_REFINE_EDGES=false): the plain mask, as rembg returns",
+    )
     args = parser.parse_args()
     if not REMBG.exists():
         raise SystemExit("bench/.venv-rembg is missing: run `make bench-setup` first")
@@ -135,6 +144,8 @@ def main() -> None:
     extra = {"CUTOUT_ORT_PROVIDERS": '["CUDAExecutionProvider", "CPUExecutionProvider"]'}
     if args.device == "cpu":
         extra = {"CUTOUT_ORT_PROVIDERS": '["CPUExecutionProvider"]'}
+    if args.no_refine:
+        extra["CUTOUT_REFINE_EDGES"] = "false"
     with ExitStack() as cleanup:
         ours: Stack = cleanup.enter_context(
             stack(
@@ -193,15 +204,17 @@ def main() -> None:
             "cutout_worker_processes_peak_mb": peak_rss_mb(ours.pids("worker")),
             "rembg_server_peak_mb": peak_rss_mb([rembg.pid]),
         }
+    name = "service-vs-rembg" + ("-gpu" if args.device == "cuda" else "")
     write_result(
-        "service-vs-rembg-gpu" if args.device == "cuda" else "service-vs-rembg",
+        name + ("-plain" if args.no_refine else ""),
         {
             "command": " ".join(["bench/service_vs_rembg.py", *sys.argv[1:]]),
             "device": device_note(args.device),
             "setup": {
                 "cpus": args.cpus or f"all ({os.cpu_count()})",
                 "cutout": f"{args.workers} Celery worker processes × {args.threads} onnxruntime "
-                "thread(s); 1 API process; moto S3, Postgres and Redis on the same cores",
+                "thread(s); 1 API process; moto S3, Postgres and Redis on the same cores; edge "
+                + ("refinement off" if args.no_refine else "refinement on (the default)"),
                 "rembg": f"rembg s --threads {args.workers}, OMP_NUM_THREADS={args.threads}",
                 "photos": [photo.label() for photo in photos],
             },
