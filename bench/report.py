@@ -22,45 +22,45 @@ STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload
 
 
 ANALYSIS = [
-    "Why the unmet targets are unmet, and the next levers (figures from the tables below, all",
-    "taken on an otherwise idle machine on 2026-11-30 between 15:37 and 15:50 UTC):",
+    "Why the unmet targets are unmet, and what would move them. Figures from the tables below.",
+    "The VM these runs share moved hosts during the day: the ingress and service figures of",
+    "the previous report came from an AMD EPYC host (15:37–15:50 UTC), every run below from an",
+    "Intel Xeon host (17:00–17:17 UTC); each section's machine line says which.",
     "",
-    "- **Beyond inference at 2.5 MP (40%, target 30%).** 881 ms per job against 532 ms of",
-    "  inference: refinement 182 ms, PNG encoding 117 ms, decode 22, upload 17, resize 8. The",
-    "  grid refinement cut refinement at 2.5 MP from 630–1160 ms to 150–210 ms on this photo",
-    "  (side by side with the previous commit, `bench/stages.py --sizes 2.5`, 3 rounds), but",
-    "  this photo is a hard case (an openwork pavilion: 29% of the frame is refinement band);",
-    "  on the car, fur and plant photos refinement is 9–13% of the job (docs/models.md). To",
-    "  reach 30% the two must fall to ~230 ms together. Levers: page faults are ~30% of",
-    "  refinement's CPU (numpy temporaries in fresh mmaps; glibc's `MALLOC_MMAP_THRESHOLD_`",
-    "  removed them in a trial, a process-wide memory trade-off not yet measured); libpng's Up",
-    "  filter encodes ~20% faster than Paeth for 8–24% more bytes.",
-    "- **Throughput vs rembg (1.12–1.24×, target 2×).** Both sides run the same U²-Netp at",
-    "  320×320, one onnxruntime thread per job: 530 ms of CPU per image whatever its size",
-    "  (stages table). rembg served 2.00 images/s at c=4 on two cores, i.e. ~1.0 s of CPU per",
-    "  image of this mix, so even a service whose every step but inference cost nothing would",
-    "  reach 2 / 0.53 = 3.8 images/s = 1.9×: the 2× target is beyond what the same model on",
-    "  the same CPUs allows. Our service also pays for HTTP, Postgres, Redis and S3 transfers",
-    "  through moto (a Python S3 server) on the same two cores. On c81c1b5",
-    "  (before the grid refinement) the same script measured 0.43–0.65×.",
-    "- **Memory (0.60× rembg, target ½).** 667 MB against rembg's 1108 MB at 36 MP. After",
-    "  the first inference onnxruntime's arena holds ~340 MB (fast-paths table), the photo",
-    "  108 MB and the RGBA result 144 MB, which already exceeds half of rembg's peak (554 MB);",
-    "  getting there would take strip-wise decoding and PNG encoding. The worker went from",
-    "  1221 MB (the commit before the grid refinement, measured the same day) and 1123 MB",
-    "  (with it) to 667 MB by making the mask at",
-    "  refinement's working size, pasting edge colours in strips and releasing the photo",
-    "  before the RGBA is made.",
-    "- **Ingress (met).** Keys cached per API process (revocations announced over Redis,",
-    "  bounded by a 5 s TTL; docs/billing.md), a refused tenant answered from memory before",
-    "  routing, no pool pre-ping per request, the debit statement built once, no re-read of",
-    "  the job, and inputs ≤ 512 KB carried in Redis instead of S3 (docs/operations.md).",
-    "  Before these changes (c81c1b5) the same script measured 98.2 jobs/s (12.5 ms of API",
-    "  CPU per job) and 681 req/s on the 429 path on an idle machine; now 301.6 and",
-    "  313.1 jobs/s (4.7 ms per job) and ~5,700 req/s (0.28 ms per 429) with 3 API processes;",
-    "  with 2: 296.6 and 298.1 jobs/s and 3,698–6,194 req/s.",
-    "- In the c=16 service run rembg's server reached 6.3 GB of RSS (16 photos decoded at once",
-    "  in its thread pool), against 0.58 GB per Cutout worker process.",
+    "- **Beyond inference at 2.5 MP: met on the car (22%), not on the plush duck (36%) or the",
+    "  pavilion (beach huts of thin posts and railings, 40%).** PNG encoding fell from 117 to",
+    "  21 ms on the pavilion (fpng),",
+    "  but inference fell too: ~12% from static upsampling, and this host runs U²-Netp in",
+    "  344–372 ms where the EPYC host took 532. A faster model makes the same overhead a larger",
+    "  share. What is left is refinement: 172 ms on the pavilion, 125 on the duck, 60 on the",
+    "  car. For 30% the pavilion's refinement would have to fall to ~85 ms. Its per-pixel band",
+    "  work costs ~200 ns a pixel across a dozen numpy passes; one fused kernel per chunk",
+    "  (numba or a small C extension) is the lever, not yet tried.",
+    "- **Throughput vs rembg: 1.19–1.57× by default, 1.63–2.17× with refinement off (target",
+    "  2×).** Inference no longer bounds it. With static upsampling our U²-Netp run costs",
+    "  ~0.35 s of CPU; rembg spends ~0.9–1.0 s per image of this mix in all (2.05–2.31 images/s",
+    "  at c=4 on two cores). Where our CPU goes is in the service-CPU table: the worker",
+    "  ~657 ms per request (~593 without refinement), the API ~28, the S3 server ~19, Postgres",
+    "  and Redis ~2 each. 2× at c=4 needs ≤ ~0.43 s per request in all, so the ~0.3 s around",
+    "  inference would have to shrink to ~0.08 s. Levers: refinement (above), decode and",
+    "  resize of the larger photos (55 ms at 5 MP), and the worker's S3 round trips. The",
+    "  default and refinement-off runs were minutes apart; compare ratios within a run, not",
+    "  throughputs across runs.",
+    "- **Memory: met, 525 MB against rembg's 1306 MB (0.40×).** Earlier today it was 667 MB",
+    "  (0.60×). What changed: onnxruntime's arena is handed back after the inference of any",
+    "  photo above 6 MP, and it now grows by exactly what is asked, so all of it goes back. The",
+    "  heap is trimmed (`malloc_trim`). Static upsampling is worked out in a child process,",
+    "  because its probe runs would otherwise raise glibc's mmap threshold and keep the job's",
+    "  large temporaries resident. `bench/memory_6000.py` (docs/untrusted-input.md): 519 MiB",
+    "  plain, 776 MiB with a shadow, against 696 and 1024 before.",
+    "- **Ingress: 231.4 and 225.5 accepted jobs/s on the Xeon host (6.5 ms of API CPU per",
+    "  job), not met.** The ingress code is unchanged since the EPYC run, which measured 301.6",
+    "  and 313.1 jobs/s (4.7 ms per job). The 429 path is met on both hosts: 5,442–6,618",
+    "  req/s here. A profile of the accepted path (py-spy) has no single hot spot: the",
+    "  Celery/kombu publish is ~18% of the API process's samples, and the rest is spread over",
+    "  the ASGI stack, asyncpg and redis-py.",
+    "- In the c=16 service run rembg's server reached 6.25 GB of RSS (16 photos decoded at",
+    "  once in its thread pool), against ≤ 0.57 GB per Cutout worker process.",
 ]
 
 FAST_PATHS = [
@@ -76,12 +76,12 @@ FAST_PATHS = [
     "- **No full-size float temporaries**: the mask becomes 8-bit alpha in one OpenCV pass,",
     "  and each full-size array is released as soon as it is used up; the PNG encoder works",
     "  in the RGBA array itself instead of copying the image.",
-    "- **PNG**: fpng (a single-pass PNG writer) up to 12 MP: 10–17 ms at 2.5 MP where",
-    "  libpng at zlib level 1 takes 80–184 ms, for files 18–28% larger (fast-paths table).",
+    "- **PNG**: fpng (a single-pass PNG writer) up to 12 MP: 8–13 ms at 2.5 MP where libpng",
+    "  at zlib level 1 takes 65–132 ms, for files 18–28% larger (the per-photo encode table).",
     "  Above 12 MP libpng at level 1 with the run-length strategy and the Paeth filter, since",
     "  fpng's working copy would set the worker's peak memory. Both write fully transparent",
     "  pixels as transparent black (their colour is invisible), which halves the file.",
-    "  Pillow's level 6, which rembg uses, takes ~1.7 s at 2.5 MP.",
+    "  Pillow's level 6, which rembg uses, takes 1.3 s at 2.5 MP.",
     "- **onnxruntime**: one session per worker process, loaded before the first job; graph",
     "  optimisation `ALL`; memory patterns off; U²-Net's 38 upsamplings given constant",
     "  scales when the model loads, so onnxruntime keeps the whole network in its blocked",
@@ -406,6 +406,27 @@ def main() -> None:
             "![service vs rembg, refinement off](benchmarks/service_vs_rembg_plain.png)",
             "",
         ]
+    cpu_splits = [split for split in (load("service-cpu"), load("service-cpu-plain")) if split]
+    if cpu_splits:
+        names = list(cpu_splits[0]["cpu_ms_per_request"])
+        out += [
+            "### Where a request's CPU goes",
+            "",
+            "`bench/service_cpu.py` — the same mix through a private stack, each process group's",
+            "CPU time read from `/proc` before and after (Postgres and Redis are shared servers,",
+            "idle otherwise). Milliseconds of CPU per request:",
+            "",
+            *table(
+                ["command", *names, "requests/s", "machine"],
+                [
+                    f"| `{split['command']}` | "
+                    + " | ".join(f"{split['cpu_ms_per_request'][n]:.1f}" for n in names)
+                    + f" | {split['throughput_rps']:.2f} | {machine_line(split)} |"
+                    for split in cpu_splits
+                ],
+            ),
+            "",
+        ]
     if memory:
         lines = memory_section(memory)
         big = max(memory["rows"], key=lambda row: row["megapixels"])
@@ -465,6 +486,18 @@ def main() -> None:
             f"{fast['runs']} alternating runs.",
             "",
             *table(["stage", "variant", "CPU ms", "PNG bytes"], body),
+            "",
+            "The two encoders on each source photo's cut-out (invisible pixels already zeroed, so",
+            "only the encoder is timed):",
+            "",
+            *table(
+                ["photo", "libpng CPU ms", "libpng bytes", "fpng CPU ms", "fpng bytes"],
+                [
+                    f"| {photo} | {rows['libpng']['cpu_ms']} | {rows['libpng']['bytes']:,} | "
+                    f"{rows['fpng']['cpu_ms']} | {rows['fpng']['bytes']:,} |"
+                    for photo, rows in fast.get("encode_by_photo", {}).items()
+                ],
+            ),
             "",
             "onnxruntime resident memory after three runs of U²-Netp (MB): "
             + ", ".join(f"{k}: {v}" for k, v in fast["onnxruntime_rss_after_3_runs_mb"].items())

@@ -37,6 +37,8 @@ def main() -> None:
             ["memory.py", "--runs", "2"],
             ["service_vs_rembg.py", "--rounds", "2", "--requests", "12"],
             ["service_vs_rembg.py", "--rounds", "2", "--requests", "12", "--no-refine"],
+            ["service_cpu.py"],
+            ["service_cpu.py", "--no-refine"],
             ["ingress.py", "--duration", "10", "--rounds", "2", "--api-workers", "3"],
             ["gpu.py"],
         ]
