@@ -2,7 +2,8 @@
 
 On a real photo at ``--megapixels`` (default 2.5): PNG encoding (the old OpenCV level-1 default,
 libpng as tuned for photos above 12 MP, fpng for the rest, and Pillow's level 6 as rembg uses
-it; libpng and fpng also on each source photo's cut-out), refine (numpy rounding vs one OpenCV
+it; libpng and fpng also on each source photo's cut-out), U²-Netp's inference as exported and
+with static upsampling (workers/models/static_resizes.py), refine (numpy rounding vs one OpenCV
 pass), and onnxruntime's resident memory after three runs with and without memory patterns.
 Variants alternate; medians of ``--runs`` of this thread's CPU time, so other load on the
 machine barely moves them.
@@ -13,6 +14,7 @@ machine barely moves them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import subprocess
 import sys
@@ -119,6 +121,19 @@ def main() -> None:
             },
             args.runs,
         )
+    exported = Segmenter.load(
+        dataclasses.replace(U2NETP, static_resizes=False),
+        weights,
+        SessionConfig((CPU,), intra_op_threads=1),
+    )
+    batch = segmenter.preprocess(image.rgb)
+    inference = compare(
+        {
+            "U²-Netp as exported (run-time upsampling sizes)": lambda: exported.infer(batch),
+            "U²-Netp with static upsampling (now)": lambda: segmenter.infer(batch),
+        },
+        args.runs,
+    )
     refining = compare(
         {
             "numpy clip(mask*255+0.5) (before)": lambda: np.clip(mask * 255.0 + 0.5, 0, 255).astype(
@@ -142,7 +157,7 @@ def main() -> None:
         )
         for flag in ("1", "0")
     }
-    for title, rows in (("encode", encoding), ("refine", refining)):
+    for title, rows in (("encode", encoding), ("infer", inference), ("refine", refining)):
         for name, row in rows.items():
             print(f"{title:7s} {name:66s} {row}")
     for label, rows in by_photo.items():
@@ -156,6 +171,7 @@ def main() -> None:
             "runs": args.runs,
             "encode": encoding,
             "encode_by_photo": by_photo,
+            "inference": inference,
             "refine": refining,
             "onnxruntime_rss_after_3_runs_mb": arena,
         },

@@ -30,7 +30,7 @@ ANALYSIS = [
     "- **Beyond inference at 2.5 MP: met on the car (22%), not on the plush duck (36%) or the",
     "  pavilion (beach huts of thin posts and railings, 40%).** PNG encoding fell from 117 to",
     "  21 ms on the pavilion (fpng),",
-    "  but inference fell too: ~12% from static upsampling, and this host runs U²-Netp in",
+    "  but inference fell too: 12–25% from static upsampling, and this host runs U²-Netp in",
     "  344–372 ms where the EPYC host took 532. A faster model makes the same overhead a larger",
     "  share. What is left is refinement: 172 ms on the pavilion, 125 on the duck, 60 on the",
     "  car. For 30% the pavilion's refinement would have to fall to ~85 ms. Its per-pixel band",
@@ -76,16 +76,17 @@ FAST_PATHS = [
     "- **No full-size float temporaries**: the mask becomes 8-bit alpha in one OpenCV pass,",
     "  and each full-size array is released as soon as it is used up; the PNG encoder works",
     "  in the RGBA array itself instead of copying the image.",
-    "- **PNG**: fpng (a single-pass PNG writer) up to 12 MP: 8–13 ms at 2.5 MP where libpng",
-    "  at zlib level 1 takes 65–132 ms, for files 18–28% larger (the per-photo encode table).",
+    "- **PNG**: fpng (a single-pass PNG writer) up to 12 MP: a sixth to a tenth of the CPU of",
+    "  libpng at zlib level 1, for files 18–28% larger (the per-photo encode table).",
     "  Above 12 MP libpng at level 1 with the run-length strategy and the Paeth filter, since",
     "  fpng's working copy would set the worker's peak memory. Both write fully transparent",
     "  pixels as transparent black (their colour is invisible), which halves the file.",
-    "  Pillow's level 6, which rembg uses, takes 1.3 s at 2.5 MP.",
+    "  Pillow's level 6, which rembg uses, takes well over a second at 2.5 MP.",
     "- **onnxruntime**: one session per worker process, loaded before the first job; graph",
     "  optimisation `ALL`; memory patterns off; U²-Net's 38 upsamplings given constant",
     "  scales when the model loads, so onnxruntime keeps the whole network in its blocked",
-    "  NCHWc layout (~12% less CPU per inference, output within 1e-5; docs/models.md); one",
+    "  NCHWc layout (12–25% less CPU per inference side by side, output within 1e-5;",
+    "  the fast-paths table, docs/models.md); one",
     "  CPU arena per process that grows by exactly what is asked, handed back after the",
     "  inference of a photo above 6 MP (a 36 MP job's peak: 705 → ~530 MB); threads per",
     "  process set with `CUTOUT_ORT_INTRA_OP_THREADS` (1 per worker process when there are",
@@ -476,8 +477,8 @@ def main() -> None:
     if fast:
         body = [
             f"| {stage} | {name} | {row['cpu_ms']} | {row.get('bytes', '')} |"
-            for stage in ("encode", "refine")
-            for name, row in fast[stage].items()
+            for stage in ("encode", "inference", "refine")
+            for name, row in fast.get(stage, {}).items()
         ]
         out += [
             "## Fast paths, one by one",

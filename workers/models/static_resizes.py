@@ -10,7 +10,7 @@ write them back as constant integer scales, and switch ``pytorch_half_pixel`` to
 ``half_pixel``, which is the same coordinate mapping whenever an output side is longer than one
 pixel. Same weights, same function: the rewritten model's output is checked against the
 original's before use, and the original is kept when anything does not fit. U²-Netp's inference
-takes ~12% less CPU (``bench/stages.py``), and its masks differ by less than 1e-5.
+takes 12–25% less CPU side by side (``bench/fast_paths.py``); its masks differ by less than 1e-5.
 
 Workers call :func:`static_resizes_isolated`, which does the work in a child process: the probe
 sessions allocate and free hundreds of MB in tensors of up to 26 MB, which raises glibc's
