@@ -81,6 +81,8 @@ FAST_PATHS = [
     "  Above 12 MP libpng at level 1 with the run-length strategy and the Paeth filter, since",
     "  fpng's working copy would set the worker's peak memory. Both write fully transparent",
     "  pixels as transparent black (their colour is invisible), which halves the file.",
+    "  `CUTOUT_PNG_ENCODER=compact` takes libpng at every size, where storage and egress cost",
+    "  more than CPU.",
     "  Pillow's level 6, which rembg uses, takes well over a second at 2.5 MP.",
     "- **onnxruntime**: one session per worker process, loaded before the first job; graph",
     "  optimisation `ALL`; memory patterns off; U²-Net's 38 upsamplings given constant",

@@ -116,6 +116,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
             runtime.segmenter_for(options.model),
             times,
             refine_edges=runtime.settings.refine_edges,
+            compact_png=runtime.settings.png_encoder == "compact",
         )
         key = result_key(claimed.tenant_id, job_id)
         with times.stage("upload"):

@@ -53,6 +53,24 @@ def test_a_job_succeeds_stores_its_png_and_stays_charged(
     assert balance_of(tenant.id) == 4
 
 
+def test_the_compact_png_setting_makes_the_same_cut_out_in_a_smaller_file(
+    runtime, submit, sessions, store, make_tenant, monkeypatch
+):
+    """CUTOUT_PNG_ENCODER=compact: libpng instead of fpng, same pixels, fewer bytes."""
+    tenant = make_tenant(credits=5)
+    results = {}
+    for encoder in ("fast", "compact"):
+        monkeypatch.setattr(runtime.settings, "png_encoder", encoder)
+        job_id = submit(tenant, sample("coffee.jpg"))
+        assert process_job(job_id, runtime) == Disposition.SUCCEEDED
+        results[encoder] = store.get(read(sessions, job_id).result_key)
+
+    assert b"fdEC" in results["fast"], "fpng marks its files with a private fdEC chunk"
+    assert b"fdEC" not in results["compact"]
+    assert len(results["compact"]) < 0.95 * len(results["fast"])
+    assert (rgba(results["compact"]) == rgba(results["fast"])).all()
+
+
 def test_a_duplicate_message_for_a_finished_job_changes_nothing(
     runtime, submit, sessions, make_tenant, balance_of
 ):

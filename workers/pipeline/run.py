@@ -62,8 +62,11 @@ def run_pipeline(
     times: StageTimes | None = None,
     *,
     refine_edges: bool = True,
+    compact_png: bool = False,
 ) -> Removal:
-    """Encoded input in, the cut-out (with its shadow) out; raises ``ImageRejected``."""
+    """Encoded input in, the cut-out (with its shadow) out; raises ``ImageRejected``.
+
+    ``compact_png`` writes the PNG with libpng at every size (see :func:`encode_png`)."""
     times = times or StageTimes()
     with times.stage("decode"):
         image = decode(data)
@@ -86,7 +89,7 @@ def run_pipeline(
         with times.stage("shadow"):
             rgba, light = add_shadow(rgba, options.shadow)
     with times.stage("encode"):
-        return Removal(encode_png(rgba, overwrite=True), light)
+        return Removal(encode_png(rgba, overwrite=True, compact=compact_png), light)
 
 
 def remove_background(
