@@ -23,9 +23,9 @@ STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload
 
 ANALYSIS = [
     "Why the unmet targets are unmet, and what would move them. Figures from the tables below.",
-    "The VM these runs share moved hosts during the day: the ingress and service figures of",
-    "the previous report came from an AMD EPYC host (15:37–15:50 UTC), every run below from an",
-    "Intel Xeon host (17:00–17:17 UTC); each section's machine line says which.",
+    "The 2-core VM was on an AMD EPYC host for the previous report (15:37–15:50 UTC) and on an",
+    "Intel Xeon host for every run below (17:00–17:28 UTC); each section's machine line says",
+    "which.",
     "",
     "- **Beyond inference at 2.5 MP: met on the car (22%), not on the plush duck (36%) or the",
     "  pavilion (beach huts of thin posts and railings, 40%).** PNG encoding fell from 117 to",
