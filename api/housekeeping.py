@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from api.background import BackgroundTask
 from storage import api_keys, idempotency
 
 log = logging.getLogger(__name__)
@@ -54,16 +54,13 @@ class Housekeeping:
         self.usage = usage
         self._flush_seconds = flush_seconds
         self._idempotency_ttl = idempotency_ttl
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._loop, "housekeeping")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="housekeeping")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._task.stop()
         await self.flush_key_usage()
 
     async def flush_key_usage(self) -> None:

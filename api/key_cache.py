@@ -17,16 +17,14 @@ memory. Balances are not cached either; they are read where they are needed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from api.background import ChannelListener
 from storage import key_notices
 from storage.api_keys import Caller
 
@@ -91,39 +89,24 @@ class KeyCache:
             self.forget(lambda caller: caller.tenant_id == ident)
 
 
-class KeyNoticeListener:
-    """One subscription per API process that applies key notices to its :class:`KeyCache`."""
+class KeyNoticeListener(ChannelListener):
+    """One subscription per API process that applies key notices to its :class:`KeyCache`.
+
+    The whole cache is dropped on every (re)subscription and on every lost connection: notices
+    published meanwhile are gone.
+    """
 
     def __init__(self, redis: Redis, channel: str, cache: KeyCache) -> None:
-        self._redis = redis
-        self._channel = channel
+        super().__init__(
+            redis,
+            channel,
+            cache.apply,
+            name="key-notice-listener",
+            on_subscribed=cache.clear,
+            on_lost=self._lost,
+        )
         self._cache = cache
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._listen(), name="key-notice-listener")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self._channel)
-                    self._cache.clear()  # notices published while we were away are lost
-                    async for message in pubsub.listen():
-                        self._cache.apply(message["data"])
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as error:
-                log.warning(
-                    "key notices lost (%r); cached keys expire within %s s",
-                    error,
-                    self._cache.ttl,
-                )
-                self._cache.clear()
-                await asyncio.sleep(1.0)
+    def _lost(self, error: Exception) -> None:
+        log.warning("key notices lost (%r); cached keys expire within %s s", error, self._cache.ttl)
+        self._cache.clear()

@@ -8,14 +8,13 @@ row every ``poll_seconds``, so a notification lost to a Redis restart only delay
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from api.background import ChannelListener
 from storage.outcomes import Outcome
 
 log = logging.getLogger(__name__)
@@ -23,33 +22,23 @@ log = logging.getLogger(__name__)
 
 class OutcomeWaiter:
     def __init__(self, redis: Redis, channel: str, poll_seconds: float = 2.0) -> None:
-        self._redis = redis
-        self._channel = channel
         self._poll_seconds = poll_seconds
         self._waiting: dict[uuid.UUID, asyncio.Future[str]] = {}
-        self._listener: asyncio.Task[None] | None = None
+        self._listener = ChannelListener(
+            redis,
+            channel,
+            lambda data: self._resolve(Outcome.decode(data)),
+            name="outcome-listener",
+            on_lost=lambda error: log.warning(
+                "outcome subscription lost (%r); polling until it is back", error
+            ),
+        )
 
     async def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen(), name="outcome-listener")
+        await self._listener.start()
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self._channel)
-                    async for message in pubsub.listen():
-                        self._resolve(Outcome.decode(message["data"]))
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as error:
-                log.warning("outcome subscription lost (%r); polling until it is back", error)
-                await asyncio.sleep(1.0)
+        await self._listener.stop()
 
     def _resolve(self, outcome: Outcome) -> None:
         future = self._waiting.get(outcome.job_id)
