@@ -100,6 +100,8 @@ def test_upload_cut_out_download_then_add_a_shadow(
 
     page.fill("#api-key", tenant.api_key)
     page.set_input_files("#file", str(item.image))
+    # The preview appears once the browser has read the file: wait for it, then check it.
+    page.wait_for_selector("#before", state="visible", timeout=10_000)
     assert page.is_visible("#before")
     _run(page)
 
