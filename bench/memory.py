@@ -40,6 +40,8 @@ from workers.models.session import CPU, SessionConfig
 from workers.pipeline.segment import Segmenter
 from workers.pipeline.run import remove_background
 from workers.contract import JobOptions
+from workers.heap import reuse_freed_heap
+reuse_freed_heap()  # as a worker process does
 providers = ("CUDAExecutionProvider", CPU) if sys.argv[2] == "cuda" else (CPU,)
 segmenter = Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), SessionConfig(providers))
 data = Path(sys.argv[1]).read_bytes()

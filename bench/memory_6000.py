@@ -33,8 +33,10 @@ import json, resource, sys
 from pathlib import Path
 from storage.settings import Settings
 from workers.contract import JobOptions, ShadowOptions
+from workers.heap import reuse_freed_heap
 from workers.runtime import WorkerRuntime
 
+reuse_freed_heap()  # as a worker process does
 runtime = WorkerRuntime(Settings())
 segmenter = runtime.segmenter  # the model, loaded as a worker loads it
 path, shadow = sys.argv[1], sys.argv[2] == "shadow"

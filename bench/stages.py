@@ -1,7 +1,8 @@
 """Per-stage time of one job on real photos from 0.3 to 36 MP, and total ÷ inference.
 
 Runs the worker's own pipeline (``workers.pipeline.run.remove_background``) in this process with
-its stage timer, so the figures follow the code: decode, resize (photo down to the network and the
+its stage timer, set up as a worker process sets itself up (heap, OpenCV's threads), so the
+figures follow the code: decode, resize (photo down to the network and the
 mask back up), inference, refine, encode; a second pass with a shadow job times the shadow stage;
 upload is a PUT of the PNG to an S3 endpoint over HTTP (a moto server started here, or
 ``--s3-endpoint``). Medians over ``--runs`` after one warm-up.
@@ -95,7 +96,12 @@ def main() -> None:
         "depends on the subject's outline, not only on the size",
     )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="onnxruntime intra-op threads; OpenCV gets as many, as in a worker (0: defaults)",
+    )
     parser.add_argument("--s3-endpoint", help="default: a moto server started for the run")
     parser.add_argument("--no-upload", action="store_true")
     parser.add_argument("--name", default=None, help="results file name (default stages[-gpu])")
@@ -104,8 +110,12 @@ def main() -> None:
     from storage.objects import PNG, ObjectStore
     from storage.settings import Settings
     from workers.contract import JobOptions, ShadowOptions
+    from workers.heap import reuse_freed_heap
     from workers.pipeline.run import remove_background
+    from workers.runtime import limit_opencv_threads
 
+    reuse_freed_heap()  # as a worker process does (workers/tasks.py)
+    limit_opencv_threads(args.threads)
     segmenter = load_segmenter(args.device, args.threads)
     device = {**device_note(args.device), "providers": segmenter.providers}
     rows = []

@@ -66,17 +66,7 @@ class WorkerRuntime:
         return self._load(self.settings.model_name)
 
     def limit_threads(self) -> None:
-        """Give OpenCV (decode/refine/encode) the same thread budget as onnxruntime.
-
-        A worker process is one CPU slot of ``CUTOUT_ORT_INTRA_OP_THREADS`` cores, but OpenCV's
-        pool otherwise takes every core of the machine: two slots on two cores would each run
-        two OpenCV threads on top of their inference and contend for the same cores. With 0
-        (onnxruntime decides) OpenCV keeps its own default too.
-        """
-        threads = self.settings.ort_intra_op_threads
-        if threads > 0:
-            cv2.setNumThreads(threads)
-        log.info("OpenCV threads per job: %s", cv2.getNumThreads())
+        limit_opencv_threads(self.settings.ort_intra_op_threads)
 
     @cached_property
     def _others(self) -> dict[str, Segmenter]:
@@ -98,3 +88,16 @@ class WorkerRuntime:
         segmenter = Segmenter.load(spec, path, self.session_config)
         self.model_load_seconds = time.perf_counter() - started
         return segmenter
+
+
+def limit_opencv_threads(threads: int) -> None:
+    """Give OpenCV (decode/refine/encode) the same thread budget as onnxruntime.
+
+    A worker process is one CPU slot of ``CUTOUT_ORT_INTRA_OP_THREADS`` cores, but OpenCV's
+    pool otherwise takes every core of the machine: two slots on two cores would each run
+    two OpenCV threads on top of their inference and contend for the same cores. With 0
+    (onnxruntime decides) OpenCV keeps its own default too.
+    """
+    if threads > 0:
+        cv2.setNumThreads(threads)
+    log.info("OpenCV threads per job: %s", cv2.getNumThreads())

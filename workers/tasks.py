@@ -37,6 +37,7 @@ from storage.settings import get_settings
 from workers import metrics, monitor
 from workers.celery_app import create_celery
 from workers.contract import REMOVE_BACKGROUND_TASK
+from workers.heap import reuse_freed_heap
 from workers.jobs import LeaseHeld, fail, process_job, release
 from workers.placement import Placement, place_worker
 from workers.runtime import WorkerRuntime
@@ -101,6 +102,7 @@ def _draining(**_: object) -> None:
 @worker_process_init.connect
 def _load_model_before_first_job(**_: object) -> None:
     global _heartbeat
+    reuse_freed_heap()  # before the model and the first job allocate
     rt = runtime()
     rt.limit_threads()
     segmenter = rt.segmenter
