@@ -7,6 +7,10 @@
 
 Each item is validated exactly like a ``/v1/remove-background`` body; any invalid item refuses
 the whole batch (before anything is stored or charged) and the message names it: ``items[3]``.
+
+A batch is admitted only when every item gets a concurrent-jobs slot (api/job_flow.py), so a
+batch larger than the tenant's ``max_concurrent_jobs`` could never be: it is refused here as
+invalid (400), not as "retry later" (429), before any image is read or fetched.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ async def _validate(data: Any, image: bytes | None) -> RemovalRequest:
     return validate_fields(data, image, webhook=True)
 
 
-def _item_list(raw: Any, limit: int) -> list[Any]:
+def _item_list(raw: Any, limit: int, plan_cap: int) -> list[Any]:
     if raw is None:
         raise ApiError(ErrorCode.MISSING_PARAMETER, "Missing required parameter: items.")
     if not isinstance(raw, list) or not raw:
@@ -64,6 +68,13 @@ def _item_list(raw: Any, limit: int) -> list[Any]:
             ErrorCode.INVALID_PARAMETER,
             f"Invalid parameter items: at most {limit} items per batch ({len(raw)} sent).",
         )
+    if len(raw) > plan_cap:
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER,
+            f"Invalid parameter items: your plan runs at most {plan_cap} jobs at once, and a"
+            f" batch runs all its items at once: send at most {plan_cap} per batch"
+            f" ({len(raw)} sent).",
+        )
     return raw
 
 
@@ -73,9 +84,9 @@ def _with_default_webhook(item: Any, default: Any) -> Any:
     return item
 
 
-async def _from_json(request: Request, limit: int) -> list[RemovalRequest]:
+async def _from_json(request: Request, limit: int, plan_cap: int) -> list[RemovalRequest]:
     body = await json_object(request)
-    items = _item_list(body.get("items"), limit)
+    items = _item_list(body.get("items"), limit, plan_cap)
     default = body.get("webhook_url")
     return [
         await _for_item(i, _validate(_with_default_webhook(item, default), None))
@@ -84,7 +95,7 @@ async def _from_json(request: Request, limit: int) -> list[RemovalRequest]:
 
 
 async def _from_multipart(
-    request: Request, limit: int, max_image_bytes: int
+    request: Request, limit: int, plan_cap: int, max_image_bytes: int
 ) -> list[RemovalRequest]:
     form = await open_form(request, max_files=limit, max_fields=8)
     try:
@@ -97,7 +108,7 @@ async def _from_multipart(
             raise ApiError(
                 ErrorCode.INVALID_PARAMETER, "Invalid parameter items: it is not valid JSON."
             ) from None
-        items = _item_list(parsed, limit)
+        items = _item_list(parsed, limit, plan_cap)
         default = form.get("webhook_url")
         requests: list[RemovalRequest] = []
         for i, item in enumerate(items):
@@ -123,14 +134,17 @@ async def _checked_webhook(settings: Settings, url: str | None) -> None:
     check_webhook_url(settings, url)
 
 
-async def parse_batch(request: Request, services: Services) -> list[BatchItem]:
-    """The batch's items with their images, fetched (a few at once) and probed."""
+async def parse_batch(request: Request, services: Services, plan_cap: int) -> list[BatchItem]:
+    """The batch's items with their images, fetched (a few at once) and probed.
+
+    ``plan_cap`` is the caller's ``max_concurrent_jobs``: the most items its batch may hold.
+    """
     settings = services.settings
     limit = settings.max_batch_items
     if await body_media_type(request) == "application/json":
-        requests = await _from_json(request, limit)
+        requests = await _from_json(request, limit, plan_cap)
     else:
-        requests = await _from_multipart(request, limit, settings.max_image_bytes)
+        requests = await _from_multipart(request, limit, plan_cap, settings.max_image_bytes)
 
     for index, removal in enumerate(requests):
         await _for_item(index, _checked_webhook(settings, removal.webhook_url))

@@ -13,6 +13,11 @@ Order matters for money:
 
 Asynchronous jobs and batches take the same steps and do not wait; a batch charges all its
 items in one transaction, so it is paid in full or not at all.
+
+Between 0 and 1, each job takes a concurrent-jobs slot named by its id (api/job_slots.py): a
+tenant at its cap is refused (429) before anything is stored or charged, a batch only when all
+its items fit. The slot is given back when the job ends, by whichever process ends it, or at
+once when the request fails before its job was recorded.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -32,6 +38,7 @@ from sqlalchemy.orm import Session
 from api.backpressure import refuse_when_overloaded
 from api.bounded import each_bounded
 from api.errors import ApiError
+from api.job_slots import too_many_jobs
 from api.model_choice import choose_model
 from api.services import Services
 from storage import batches, idempotency, inline_inputs, jobs, ledger, outbox
@@ -89,8 +96,9 @@ async def accept_job(
     await refuse_when_overloaded(services, job_queue(services.settings, options.model))
     job_id = uuid.uuid4()
     new_job = _new_job(caller, job_id, options, request_id, webhook_url)
-    new_job = await _store_input(services, new_job, image)
-    await _charge(services, [new_job.input_key], _create_and_debit, new_job, idempotency_key)
+    async with _slots_until_recorded(services, caller, [job_id], waited_for=wait):
+        new_job = await _store_input(services, new_job, image)
+        await _charge(services, [new_job.input_key], _create_and_debit, new_job, idempotency_key)
 
     if wait:
         services.waiter.expect(job_id)
@@ -134,24 +142,26 @@ async def accept_batch(
         _new_job(caller, uuid.uuid4(), item.options, request_id, item.webhook_url, batch_id, i)
         for i, item in enumerate(items)
     ]
-    await each_bounded(
-        services.settings.batch_fetch_concurrency,
-        [
-            functools.partial(
-                anyio.to_thread.run_sync, services.store.put, job.input_key, item.image
-            )
-            for job, item in zip(new_jobs, items, strict=True)
-        ],
-    )
-    await _charge(
-        services,
-        [new_job.input_key for new_job in new_jobs],
-        batches.create_and_debit,
-        batch_id,
-        caller.tenant_id,
-        new_jobs,
-        request_id,
-    )
+    job_ids = [new_job.id for new_job in new_jobs]
+    async with _slots_until_recorded(services, caller, job_ids, waited_for=False):
+        await each_bounded(
+            services.settings.batch_fetch_concurrency,
+            [
+                functools.partial(
+                    anyio.to_thread.run_sync, services.store.put, job.input_key, item.image
+                )
+                for job, item in zip(new_jobs, items, strict=True)
+            ],
+        )
+        await _charge(
+            services,
+            [new_job.input_key for new_job in new_jobs],
+            batches.create_and_debit,
+            batch_id,
+            caller.tenant_id,
+            new_jobs,
+            request_id,
+        )
     for new_job, model in zip(new_jobs, models, strict=True):
         try:
             await anyio.to_thread.run_sync(_send, services, new_job.id, model)
@@ -160,7 +170,30 @@ async def accept_batch(
             await fail_job(
                 services, new_job.id, ErrorCode.SERVICE_UNAVAILABLE, "The queue is unavailable."
             )
-    return batch_id, [new_job.id for new_job in new_jobs]
+    return batch_id, job_ids
+
+
+@asynccontextmanager
+async def _slots_until_recorded(
+    services: Services, caller: Caller, job_ids: list[uuid.UUID], *, waited_for: bool
+) -> AsyncIterator[None]:
+    """Hold the jobs' slots while the block records them; a block that fails gives them back.
+
+    Once recorded, a job's slot is the job's: its end releases it. A synchronous job keeps the
+    request's lifetime (the request fails the job when its wait ends); an asynchronous one gets
+    the lifetime of a queued job (storage/job_slots.py says why).
+    """
+    cap = caller.max_concurrent_jobs
+    admission = await services.slots.acquire(caller.tenant_id, cap, job_ids)
+    if not admission.admitted:
+        raise too_many_jobs(cap, len(job_ids), admission.free)
+    try:
+        yield
+    except BaseException:
+        await services.slots.release(caller.tenant_id, job_ids)
+        raise
+    if not waited_for:
+        await services.slots.extend(caller.tenant_id, job_ids)
 
 
 def _new_job(
@@ -240,8 +273,11 @@ async def read_job(services: Services, job_id: uuid.UUID) -> Job:
 
 async def fail_job(services: Services, job_id: uuid.UUID, code: ErrorCode, message: str) -> None:
     async with services.sessions.begin() as session:
-        await session.run_sync(jobs.fail_and_refund, job_id, code, message)
+        refunded = await session.run_sync(jobs.fail_and_refund, job_id, code, message)
         event_id = await session.run_sync(outbox.pending_event, job_id)
+        tenant_id = None if refunded is None else await session.run_sync(jobs.tenant_of, job_id)
+    if tenant_id is not None:  # this call ended the job: its concurrent-jobs slot is free
+        await services.slots.release(tenant_id, [job_id])
     try:  # the job has ended: an input it kept in Redis is no longer needed (else: its TTL)
         await services.redis.delete(
             inline_inputs.redis_key(inline_inputs.input_key(services.settings, job_id))

@@ -1,55 +1,87 @@
-"""The per-tenant cap on concurrent jobs, as slots held in Redis.
+"""Taking and giving back concurrent-jobs slots from the API (the scheme: storage/job_slots.py).
 
-A request takes a slot before its job is charged and gives it back when the job has finished
-(the synchronous request returns). Slots are members of a sorted set scored by their expiry, so
-a slot held by an API process that died lapses on its own instead of leaking the tenant's
-capacity. Like the rate limiter (and on its Redis client), the cap fails open when Redis does
-not answer.
+A job takes its slot, named by its id, before it is charged, with the request's lifetime; an
+asynchronous job, once recorded, extends it to the lifetime of a queued job, since the request
+ends long before the job does. Like the rate limiter (and on its Redis client), the cap fails
+open when Redis does not answer: admitted, and logged.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from api.errors import ApiError
 from api.rate_limit import FailOpenLog
+from storage.error_codes import ErrorCode
+from storage.job_slots import ACQUIRE, EXTEND, members, slots_key
 
-_ACQUIRE = """
-local key, cap, ttl, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-if redis.call('ZCARD', key) >= cap then return 0 end
-redis.call('ZADD', key, now + ttl, member)
-redis.call('PEXPIRE', key, ttl)
-return 1
-"""
+REDIS_DOWN = (RedisError, OSError, TimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    admitted: bool
+    free: int  # slots left free after the call (admitted), or free now (refused)
 
 
 class JobSlots:
-    def __init__(self, redis: Redis, namespace: str, ttl_seconds: float) -> None:
+    def __init__(
+        self, redis: Redis, namespace: str, request_ttl_seconds: float, job_ttl_seconds: float
+    ) -> None:
         self._redis = redis
-        self._acquire = redis.register_script(_ACQUIRE)
+        self._acquire = redis.register_script(ACQUIRE)
+        self._extend = redis.register_script(EXTEND)
         self._namespace = namespace
-        self._ttl_ms = int(ttl_seconds * 1000)
+        self._request_ttl_ms = int(request_ttl_seconds * 1000)
+        self._job_ttl_ms = int(job_ttl_seconds * 1000)
         self._fail_open = FailOpenLog("concurrent-jobs cap")
 
     def _key(self, tenant_id: uuid.UUID) -> str:
-        return f"{self._namespace}:jobslots:{tenant_id}"
+        return slots_key(self._namespace, tenant_id)
 
-    async def acquire(self, tenant_id: uuid.UUID, cap: int, slot: str) -> bool:
+    async def acquire(
+        self, tenant_id: uuid.UUID, cap: int, job_ids: Sequence[uuid.UUID]
+    ) -> Admission:
+        """One slot per job, all or none, with the request's lifetime."""
         try:
-            return bool(
-                await self._acquire(keys=[self._key(tenant_id)], args=[cap, self._ttl_ms, slot])
+            admitted, free = await self._acquire(
+                keys=[self._key(tenant_id)], args=[cap, self._request_ttl_ms, *members(job_ids)]
             )
-        except (RedisError, OSError, TimeoutError) as error:
+        except REDIS_DOWN as error:
             self._fail_open.failed(error)
-            return True
+            return Admission(True, cap)
+        return Admission(bool(admitted), int(free))
 
-    async def release(self, tenant_id: uuid.UUID, slot: str) -> None:
+    async def extend(self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID]) -> None:
+        """Keep recorded asynchronous jobs' slots for as long as such a job can run."""
         try:
-            await self._redis.zrem(self._key(tenant_id), slot)
-        except (RedisError, OSError, TimeoutError) as error:
-            self._fail_open.failed(error)  # the slot lapses with its ttl
+            await self._extend(
+                keys=[self._key(tenant_id)], args=[self._job_ttl_ms, *members(job_ids)]
+            )
+        except REDIS_DOWN as error:
+            self._fail_open.failed(error)  # the slots lapse with the request's lifetime
+
+    async def release(self, tenant_id: uuid.UUID, job_ids: Sequence[uuid.UUID]) -> None:
+        if not job_ids:
+            return
+        try:
+            await self._redis.zrem(self._key(tenant_id), *members(job_ids))
+        except REDIS_DOWN as error:
+            self._fail_open.failed(error)  # the slots lapse at their expiry
+
+
+def too_many_jobs(cap: int, wanted: int, free: int) -> ApiError:
+    """The 429 of a full cap; a batch is told how many slots are free for it."""
+    if wanted == 1:
+        message = f"Too many concurrent jobs; your plan runs {cap} at once."
+    else:
+        message = (
+            f"Too many concurrent jobs for a batch of {wanted}: {free} of your plan's {cap}"
+            " job slots are free. Retry when enough of your jobs have finished."
+        )
+    return ApiError(ErrorCode.RATE_LIMIT_EXCEEDED, message, headers={"Retry-After": "1"})

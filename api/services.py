@@ -16,7 +16,7 @@ from api.job_slots import JobSlots
 from api.key_cache import KeyCache, KeyNoticeListener
 from api.outcome_waiter import OutcomeWaiter
 from api.rate_limit import RateLimiter, limits_redis
-from storage import key_notices
+from storage import job_slots, key_notices
 from storage.db import make_async_engine, make_async_sessionmaker
 from storage.objects import ObjectStore
 from storage.outcomes import channel
@@ -74,9 +74,11 @@ class Services:
             store=store,
             celery=create_celery(settings),
             limiter=RateLimiter(limits, settings.redis_namespace),
-            # A slot outlives the longest synchronous wait, then lapses if never released.
             slots=JobSlots(
-                limits, settings.redis_namespace, settings.job_wait_timeout_seconds + 60
+                limits,
+                settings.redis_namespace,
+                job_slots.request_ttl_seconds(settings),
+                job_slots.queued_job_ttl_seconds(settings),
             ),
             waiter=waiter,
             http=client_from_settings(settings, user_agent="cutout-fetch/1 (+image_url)"),

@@ -222,6 +222,11 @@ def fail_and_refund(
     return refunded
 
 
+def tenant_of(session: Session, job_id: uuid.UUID) -> uuid.UUID | None:
+    """Whose job it is: the key of its concurrent-jobs slot (storage/job_slots.py)."""
+    return session.scalar(select(Job.tenant_id).where(Job.id == job_id))
+
+
 def get(session: Session, job_id: uuid.UUID) -> Job | None:
     """A fresh read of the job row, bypassing the session's identity map."""
     return session.scalar(

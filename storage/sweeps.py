@@ -29,6 +29,9 @@ class StuckJobs:
     # The model each re-sent job asked for (None: the server's default), so the sender can
     # route it to the queue of workers that have that model, as the API did.
     models: dict[uuid.UUID, str | None] = field(default_factory=dict)
+    # The tenant of each failed job, whose concurrent-jobs slot the caller gives back after
+    # commit (storage/job_slots.py).
+    owners: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
 
 
 def stuck_jobs(
@@ -37,7 +40,7 @@ def stuck_jobs(
     """Mark stuck jobs re-sent (the caller sends them after commit) or fail and refund them."""
     stale = func.now() - after
     rows = session.execute(
-        select(Job.id, Job.requeues, Job.options)
+        select(Job.id, Job.tenant_id, Job.requeues, Job.options)
         .where(
             or_(
                 and_(Job.status == JobStatus.QUEUED, Job.enqueued_at < stale),
@@ -49,7 +52,7 @@ def stuck_jobs(
         .with_for_update(skip_locked=True)
     ).all()
     found = StuckJobs()
-    for job_id, requeues, options in rows:
+    for job_id, tenant_id, requeues, options in rows:
         if requeues >= max_requeues:
             jobs.fail_and_refund(
                 session,
@@ -58,6 +61,7 @@ def stuck_jobs(
                 f"The job was not picked up after {requeues + 1} attempts to queue it.",
             )
             found.failed.append(job_id)
+            found.owners[job_id] = tenant_id
         else:
             session.execute(
                 update(Job)

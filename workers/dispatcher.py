@@ -14,6 +14,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import cache
 
+import redis
 from celery.signals import setup_logging
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,6 +54,12 @@ def store() -> ObjectStore:
     return ObjectStore(get_settings())
 
 
+@cache
+def slots_redis() -> redis.Redis:
+    """For giving back the concurrent-jobs slots of the jobs a sweep fails."""
+    return redis.Redis.from_url(get_settings().redis_url, socket_timeout=5)
+
+
 @setup_logging.connect
 def _keep_our_logging(**_: object) -> None:
     settings = get_settings()
@@ -75,4 +82,4 @@ def deliver_webhook(event_id: str) -> str:
 
 @app.task(name=SWEEP_TASK)
 def sweep() -> dict[str, int]:
-    return asdict(run_sweep(get_settings(), sessions(), store(), _send))
+    return asdict(run_sweep(get_settings(), sessions(), store(), _send, slots_redis()))

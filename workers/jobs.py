@@ -4,6 +4,8 @@ The job row decides what happens, not the Celery message: a duplicate message fi
 claimed or finished and does nothing; a job whose worker died is claimed again once its lease
 expires; after ``job_max_attempts`` claims it is failed and refunded. Success and
 failure-with-refund are each one transaction, so a job can never end with both or neither.
+The attempt that ends the job gives its tenant's concurrent-jobs slot back after that commit
+(storage/job_slots.py), whichever endpoint accepted it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import uuid
 from datetime import timedelta
 from enum import StrEnum
 
-from storage import inline_inputs, jobs, logs, outbox
+from storage import inline_inputs, job_slots, jobs, logs, outbox
 from storage.db import transaction
 from storage.error_codes import ErrorCode
 from storage.image_probe import ImageRejected
@@ -146,6 +148,7 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
     forget_inline_input(runtime, job_id)
     if not recorded:
         return Disposition.DUPLICATE
+    free_slot(runtime, claimed.tenant_id, job_id)
     publish(runtime, job_id, JobStatus.SUCCEEDED, event_id)
     return Disposition.SUCCEEDED
 
@@ -155,12 +158,20 @@ def fail(job_id: uuid.UUID, runtime: WorkerRuntime, code: ErrorCode, message: st
     with transaction(runtime.sessions) as session:
         refunded = jobs.fail_and_refund(session, job_id, code, message)
         event_id = outbox.pending_event(session, job_id) if refunded is not None else None
+        tenant_id = jobs.tenant_of(session, job_id) if refunded is not None else None
     forget_inline_input(runtime, job_id)  # the job has ended, whichever way
     if refunded is None:
         return Disposition.DUPLICATE
+    if tenant_id is not None:
+        free_slot(runtime, tenant_id, job_id)
     log.info("job %s failed with %s; %d credits refunded", job_id, code, refunded)
     publish(runtime, job_id, JobStatus.FAILED, event_id)
     return Disposition.FAILED
+
+
+def free_slot(runtime: WorkerRuntime, tenant_id: uuid.UUID, job_id: uuid.UUID) -> None:
+    """The job ended: its tenant may run another (best effort; else the slot lapses)."""
+    job_slots.release(runtime.redis, runtime.settings.redis_namespace, tenant_id, [job_id])
 
 
 def release(job_id: uuid.UUID, runtime: WorkerRuntime) -> None:

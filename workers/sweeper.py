@@ -8,13 +8,16 @@ that the job and event leases then drop.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from datetime import timedelta
 
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import inline_inputs, outbox, sweeps
+from storage import inline_inputs, job_slots, outbox, sweeps
 from storage.db import transaction
 from storage.objects import ObjectStore
 from storage.settings import Settings
@@ -44,8 +47,9 @@ def send_due_webhooks(sessions: sessionmaker[Session], send: Send) -> int:
 
 
 def repair_stuck_jobs(
-    settings: Settings, sessions: sessionmaker[Session], send: Send
+    settings: Settings, sessions: sessionmaker[Session], send: Send, slots: redis.Redis
 ) -> sweeps.StuckJobs:
+    """Re-send stuck jobs, or fail and refund them and give their concurrent-jobs slots back."""
     with transaction(sessions) as session:
         found = sweeps.stuck_jobs(
             session,
@@ -57,8 +61,12 @@ def repair_stuck_jobs(
         queue = job_queue(settings, found.models.get(job_id))
         log.warning("job %s was stuck; sent to %s again", job_id, queue)
         send(REMOVE_BACKGROUND_TASK, str(job_id), queue)
+    failed_by_tenant: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for job_id in found.failed:
         log.warning("job %s stayed stuck; failed and refunded", job_id)
+        failed_by_tenant[found.owners[job_id]].append(job_id)
+    for tenant_id, job_ids in failed_by_tenant.items():
+        job_slots.release(slots, settings.redis_namespace, tenant_id, job_ids)
     for event_id in failed_events:
         if event_id:
             send(DELIVER_WEBHOOK_TASK, event_id, None)
@@ -78,9 +86,13 @@ def purge_expired(settings: Settings, sessions: sessionmaker[Session], store: Ob
 
 
 def sweep(
-    settings: Settings, sessions: sessionmaker[Session], store: ObjectStore, send: Send
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    store: ObjectStore,
+    send: Send,
+    slots: redis.Redis,
 ) -> SweepReport:
-    stuck = repair_stuck_jobs(settings, sessions, send)
+    stuck = repair_stuck_jobs(settings, sessions, send, slots)
     report = SweepReport(
         webhooks_sent=send_due_webhooks(sessions, send),
         jobs_requeued=len(stuck.requeued),

@@ -28,7 +28,9 @@ router = APIRouter(tags=["batches"])
         ' (`{"items": [...]}`) or multipart (an `items` JSON field whose items name file parts'
         " with `image`). One job per item, charged per item in one transaction: when the balance"
         " cannot pay for every item, nothing is charged (403). An invalid item refuses the batch"
-        " (400, the message names `items[i]`)."
+        " (400, the message names `items[i]`). Each item holds one of the plan's concurrent-job"
+        " slots until its job ends: a batch is admitted only when all its items fit in the free"
+        " slots (else 429, nothing charged), so it holds at most `max_concurrent_jobs` items."
     ),
     status_code=202,
     response_model=BatchAccepted,
@@ -37,7 +39,7 @@ router = APIRouter(tags=["batches"])
 async def submit_batch(
     request: Request, caller: RateLimitedCaller, services: ServicesDep
 ) -> JSONResponse:
-    items = await parse_batch(request, services)
+    items = await parse_batch(request, services, caller.max_concurrent_jobs)
     batch_id, job_ids = await accept_batch(services, caller, items, current_request_id())
     charged = sum(job_cost(shadow=item.options.shadow is not None) for item in items)
     return JSONResponse(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import anyio
@@ -116,28 +115,25 @@ async def _run(
     removal: RemovalRequest,
     idempotency_key: str | None = None,
 ) -> Job:
-    """Fetch, check, charge, queue and wait (holding a concurrent-jobs slot): the finished job."""
+    """Fetch, check, charge, queue and wait: the finished job.
+
+    The job holds a concurrent-jobs slot from before its charge until it ends (accept_job);
+    whoever ended it gave the slot back, and the request gives it back again once it has the
+    outcome, which costs one ``ZREM`` and covers a release the worker could not make.
+    """
     await check_affordable(services, caller, removal.options)
     image = await prepared_image(services, removal)
-    slot = uuid.uuid4().hex
-    if not await services.slots.acquire(caller.tenant_id, caller.max_concurrent_jobs, slot):
-        raise ApiError(
-            ErrorCode.RATE_LIMIT_EXCEEDED,
-            f"Too many concurrent jobs; your plan runs {caller.max_concurrent_jobs} at once.",
-            headers={"Retry-After": "1"},
-        )
-    try:
-        job = await accept_job(
-            services,
-            caller,
-            image,
-            removal.options,
-            current_request_id(),
-            idempotency_key=idempotency_key,
-        )
-        return await wait_for_outcome(services, job.id)
-    finally:
-        await services.slots.release(caller.tenant_id, slot)
+    job = await accept_job(
+        services,
+        caller,
+        image,
+        removal.options,
+        current_request_id(),
+        idempotency_key=idempotency_key,
+    )
+    finished = await wait_for_outcome(services, job.id)
+    await services.slots.release(caller.tenant_id, [job.id])
+    return finished
 
 
 async def _respond(request: Request, services: Services, job: Job) -> Response:

@@ -254,6 +254,8 @@ def sweep() -> None:
     """Run the periodic sweep once: due webhooks, stuck jobs, expired inputs and results."""
     from dataclasses import asdict
 
+    import redis
+
     from storage.objects import ObjectStore
     from workers.celery_app import create_celery
     from workers.sweeper import sweep as run_sweep
@@ -265,6 +267,7 @@ def sweep() -> None:
         sessions(),
         ObjectStore(settings),
         lambda task, argument, queue: celery.send_task(task, args=[argument], queue=queue),
+        redis.Redis.from_url(settings.redis_url, socket_timeout=5),
     )
     typer.echo(json.dumps(asdict(report)))
 

@@ -8,10 +8,12 @@ import uuid
 
 import http_sf
 import pytest
+from redis import Redis as SyncRedis
 
 from api.job_slots import JobSlots
 from api.rate_limit import RateLimiter, limits_redis
 from api.rate_limit_headers import rate_limit_headers
+from storage.job_slots import release, slots_key
 
 
 @pytest.fixture
@@ -83,23 +85,86 @@ def test_headers_follow_the_ietf_draft_as_structured_fields():
     assert state == [("minute", {"r": 42, "t": 31}), ("burst", {"r": 3, "t": 5})]
 
 
+def ids(count: int) -> list[uuid.UUID]:
+    return [uuid.uuid4() for _ in range(count)]
+
+
 async def test_the_concurrent_jobs_cap_holds_slots_until_released(redis, namespace):
-    slots = JobSlots(redis, namespace, ttl_seconds=60)
+    slots = JobSlots(redis, namespace, 60, 60)
     tenant = uuid.uuid4()
-    taken = await asyncio.gather(*(slots.acquire(tenant, 3, f"job-{i}") for i in range(20)))
-    assert sum(taken) == 3
-    winner = next(f"job-{i}" for i, ok in enumerate(taken) if ok)
-    await slots.release(tenant, winner)
-    assert await slots.acquire(tenant, 3, "next")
-    assert not await slots.acquire(tenant, 3, "one-too-many")
+    jobs = ids(20)
+    taken = await asyncio.gather(*(slots.acquire(tenant, 3, [job]) for job in jobs))
+    assert sum(a.admitted for a in taken) == 3
+    winner = next(job for job, a in zip(jobs, taken, strict=True) if a.admitted)
+    await slots.release(tenant, [winner])
+    assert (await slots.acquire(tenant, 3, ids(1))).admitted
+    refused = await slots.acquire(tenant, 3, ids(1))
+    assert not refused.admitted
+    assert refused.free == 0
+
+
+async def test_a_batch_takes_all_its_slots_or_none_under_concurrency(redis, namespace):
+    """Ten batches of 2 race for a cap of 5: exactly two are admitted, never half of one."""
+    slots = JobSlots(redis, namespace, 60, 60)
+    tenant = uuid.uuid4()
+    decisions = await asyncio.gather(*(slots.acquire(tenant, 5, ids(2)) for _ in range(10)))
+    assert sum(d.admitted for d in decisions) == 2
+    assert await redis.zcard(slots_key(namespace, tenant)) == 4
+    assert {d.free for d in decisions if not d.admitted} == {1}, "refusals say what is free"
+    one_more = await slots.acquire(tenant, 5, ids(1))
+    assert one_more.admitted
+    assert one_more.free == 0
 
 
 async def test_a_slot_whose_holder_died_lapses(redis, namespace):
-    slots = JobSlots(redis, namespace, ttl_seconds=0.05)
+    slots = JobSlots(redis, namespace, request_ttl_seconds=0.05, job_ttl_seconds=60)
     tenant = uuid.uuid4()
-    assert await slots.acquire(tenant, 1, "crashed-request")
+    assert (await slots.acquire(tenant, 1, ids(1))).admitted
     await asyncio.sleep(0.1)
-    assert await slots.acquire(tenant, 1, "next")
+    assert (await slots.acquire(tenant, 1, ids(1))).admitted
+
+
+async def test_a_recorded_async_jobs_slot_outlives_the_request_and_a_release_is_final(
+    redis, namespace
+):
+    slots = JobSlots(redis, namespace, request_ttl_seconds=0.05, job_ttl_seconds=60)
+    tenant = uuid.uuid4()
+    (queued,) = ids(1)
+    assert (await slots.acquire(tenant, 1, [queued])).admitted
+    await slots.extend(tenant, [queued])
+    await asyncio.sleep(0.1)
+    assert not (await slots.acquire(tenant, 1, ids(1))).admitted, "still held by the queued job"
+    assert await redis.pttl(slots_key(namespace, tenant)) > 50_000
+
+    await slots.release(tenant, [queued])
+    await slots.extend(tenant, [queued])  # a late extension does not bring it back
+    assert (await slots.acquire(tenant, 1, ids(1))).admitted
+
+
+async def test_a_worker_gives_back_a_slot_the_api_took(redis, namespace, settings):
+    """The API's asynchronous client and a worker's synchronous one share the key scheme."""
+    slots = JobSlots(redis, namespace, 60, 60)
+    tenant = uuid.uuid4()
+    (job,) = ids(1)
+    assert (await slots.acquire(tenant, 1, [job])).admitted
+    worker_redis = SyncRedis.from_url(settings.redis_url)
+    try:
+        release(worker_redis, namespace, tenant, [job])
+    finally:
+        worker_redis.close()
+    assert (await slots.acquire(tenant, 1, ids(1))).admitted
+
+
+async def test_the_cap_fails_open_when_redis_is_unreachable():
+    unreachable = limits_redis("redis://127.0.0.1:1/0", timeout_seconds=0.25)
+    slots = JobSlots(unreachable, "nowhere", 60, 60)
+    tenant = uuid.uuid4()
+    try:
+        assert all([(await slots.acquire(tenant, 1, ids(1))).admitted for _ in range(3)])
+        await slots.extend(tenant, ids(1))
+        await slots.release(tenant, ids(1))
+    finally:
+        await unreachable.aclose()
 
 
 async def test_a_known_refusal_is_answered_without_redis_until_redis_would_admit(redis, namespace):

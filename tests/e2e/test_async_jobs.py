@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import httpx
+import redis
 from sqlalchemy import func, select, update
 
 from storage import jobs
@@ -243,7 +244,10 @@ def test_a_job_lost_between_commit_and_enqueue_is_found_and_finished(
     celery = create_celery(settings)
 
     found = repair_stuck_jobs(
-        settings, sessions, lambda task, arg, queue: celery.send_task(task, args=[arg], queue=queue)
+        settings,
+        sessions,
+        lambda task, arg, queue: celery.send_task(task, args=[arg], queue=queue),
+        redis.Redis.from_url(settings.redis_url),
     )
 
     assert found.requeued == [job_id]

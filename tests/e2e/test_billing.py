@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import Counter
 
 import http_sf
@@ -253,22 +254,25 @@ def test_50_concurrent_requests_with_one_key_make_one_job_and_one_debit(
 def test_the_concurrent_jobs_cap_refuses_a_job_beyond_it(client, make_tenant, settings, balance_of):
     tenant = make_tenant(credits=5, concurrency=1)
 
+    running_job = uuid.uuid4()
+
     async def hold_then(action):
         redis = limits_redis(settings.redis_url, 1.0)
-        slots = JobSlots(redis, settings.redis_namespace, ttl_seconds=60)
+        slots = JobSlots(redis, settings.redis_namespace, 60, 60)
         try:
             return await action(slots)
         finally:
             await redis.aclose()
 
-    assert asyncio.run(hold_then(lambda slots: slots.acquire(tenant.id, 1, "running-job")))
+    held = asyncio.run(hold_then(lambda slots: slots.acquire(tenant.id, 1, [running_job])))
+    assert held.admitted
     refused = upload(client, tenant.api_key, sample("coffee.jpg"))
     assert refused.status_code == 429
     assert refused.json()["error_code"] == "rate_limit_exceeded"
     assert "concurrent" in refused.json()["error"]
     assert balance_of(tenant.id) == 5
 
-    asyncio.run(hold_then(lambda slots: slots.release(tenant.id, "running-job")))
+    asyncio.run(hold_then(lambda slots: slots.release(tenant.id, [running_job])))
     assert upload(client, tenant.api_key, sample("coffee.jpg")).status_code == 200
     assert upload(client, tenant.api_key, sample("coffee.jpg")).status_code == 200, "released"
     assert balance_of(tenant.id) == 3

@@ -51,7 +51,7 @@ def _defuse(value: Any, safe_url: str) -> Any:
 
 @pytest.fixture
 def fuzz_tenant(make_tenant):
-    return make_tenant(credits=1_000_000, per_minute=1_000_000)
+    return make_tenant(credits=1_000_000, per_minute=1_000_000, concurrency=1_000_000)
 
 
 def _operations() -> list[str]:

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from botocore.exceptions import ClientError
 from sqlalchemy import update
 
@@ -33,8 +34,15 @@ def age(sessions, job_id: uuid.UUID, **values) -> None:
         session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
+@pytest.fixture
+def slots_redis(settings):
+    client = redis.Redis.from_url(settings.redis_url)
+    yield client
+    client.close()
+
+
 def test_a_job_queued_too_long_is_sent_again_then_failed_and_refunded(
-    sessions, make_tenant, balance_of, settings
+    sessions, make_tenant, balance_of, settings, slots_redis
 ):
     tenant = make_tenant(credits=10)
     stuck = queued_job(sessions, tenant.id, cost=4)
@@ -42,7 +50,9 @@ def test_a_job_queued_too_long_is_sent_again_then_failed_and_refunded(
     age(sessions, stuck, enqueued_at=LONG_AGO)
     sent: list[tuple[str, str]] = []
 
-    repair_stuck_jobs(settings, sessions, lambda task, arg, _queue: sent.append((task, arg)))
+    repair_stuck_jobs(
+        settings, sessions, lambda task, arg, _queue: sent.append((task, arg)), slots_redis
+    )
     assert (REMOVE_BACKGROUND_TASK, str(stuck)) in sent
     assert (REMOVE_BACKGROUND_TASK, str(fresh)) not in sent, "a fresh job is left alone"
     with sessions() as session:
@@ -53,7 +63,9 @@ def test_a_job_queued_too_long_is_sent_again_then_failed_and_refunded(
     # It keeps being lost: after stuck_job_max_requeues re-sends it is failed and refunded.
     for _ in range(settings.stuck_job_max_requeues):
         age(sessions, stuck, enqueued_at=LONG_AGO)
-        repair_stuck_jobs(settings, sessions, lambda task, arg, _queue: sent.append((task, arg)))
+        repair_stuck_jobs(
+            settings, sessions, lambda task, arg, _queue: sent.append((task, arg)), slots_redis
+        )
     with sessions() as session:
         job = jobs.get(session, stuck)
         assert job.status == JobStatus.FAILED

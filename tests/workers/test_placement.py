@@ -140,7 +140,10 @@ def test_the_sweep_sends_a_stuck_job_again_to_its_models_queue(
         app = create_celery(routed)
 
         found = repair_stuck_jobs(
-            routed, sessions, lambda task, arg, queue: app.send_task(task, args=[arg], queue=queue)
+            routed,
+            sessions,
+            lambda task, arg, queue: app.send_task(task, args=[arg], queue=queue),
+            broker,
         )
 
         # The sweep covers the whole database, which the session's other tests share: jobs they
