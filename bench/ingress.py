@@ -98,7 +98,9 @@ def main() -> None:
         paths = httpx.get(f"{ours.api_url}/openapi.json", timeout=30).json()["paths"]
         if ASYNC_PATH not in paths:
             raise SystemExit(f"this build has no {ASYNC_PATH}: nothing to measure")
-        generous = ours.tenant(credits=100_000_000, rate_limit=100_000_000, burst=10_000_000)
+        generous = ours.tenant(
+            credits=100_000_000, rate_limit=100_000_000, burst=10_000_000, concurrent=100_000_000
+        )
         limited = ours.tenant(credits=1_000, rate_limit=1, burst=1)
         url = ours.api_url + ASYNC_PATH
         first = httpx.post(

@@ -170,3 +170,14 @@ def test_remote_without_a_key_says_which_variable_to_set(tmp_path):
     )
     assert result.returncode == 1
     assert "$CUTOUT_API_KEY" in result.stderr
+
+
+def test_a_tenant_created_without_a_cap_can_send_the_largest_batch(database, stack_env):
+    """Every batch item holds a concurrent-jobs slot, so the default cap is the batch limit."""
+    env = {**os.environ, **stack_env, "CUTOUT_MAX_BATCH_ITEMS": "40"}
+    created = cutout("admin", "tenants", "create", "--name", "cli-batcher", "--json", env=env)
+    assert created.returncode == 0, created.stderr
+    listed = cutout("admin", "tenants", "list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [row for row in json.loads(listed.stdout) if row["name"] == "cli-batcher"]
+    assert row["max_concurrent_jobs"] == 40

@@ -43,13 +43,22 @@ def create_tenant(
     burst: Annotated[
         int | None, typer.Option(min=1, help="Requests at once (default: rate).")
     ] = None,
-    max_concurrent_jobs: Annotated[int, typer.Option(min=1)] = 16,
+    max_concurrent_jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Jobs in flight at once, on every endpoint. A batch takes one per item, so the "
+            "default is CUTOUT_MAX_BATCH_ITEMS: a tenant can send the largest batch.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a tenant with its first API key (shown once, never stored in plaintext)."""
     settings = get_settings()
     per_minute = rate_limit or settings.default_rate_limit_per_minute
-    plan = tenants.Plan(per_minute, burst or per_minute, max_concurrent_jobs)
+    plan = tenants.Plan(
+        per_minute, burst or per_minute, max_concurrent_jobs or settings.max_batch_items
+    )
     with transaction(sessions()) as session:
         new_id = tenants.create_tenant(session, name, plan)
         if credits:
