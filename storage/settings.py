@@ -156,7 +156,8 @@ class Settings(BaseSettings):
 
     # --- Async jobs, batches, retention and webhooks.
     max_batch_items: int = Field(100, ge=1, le=1000)
-    """Most items one POST /v1/batches may hold."""
+    """Most items one POST /v1/batches may hold; also the concurrent-jobs cap of tenants created
+    without one (each item holds a slot)."""
     max_batch_body_bytes: int = Field(300 * 1024 * 1024, ge=1)
     """Largest POST /v1/batches body (uploads of all items together), in bytes."""
     batch_fetch_concurrency: int = Field(8, ge=1)
