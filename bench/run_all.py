@@ -39,7 +39,7 @@ def main() -> None:
             ["service_vs_rembg.py", "--rounds", "2", "--requests", "12", "--no-refine"],
             ["service_cpu.py"],
             ["service_cpu.py", "--no-refine"],
-            ["ingress.py", "--duration", "10", "--rounds", "2", "--api-workers", "3"],
+            ["ingress.py", "--duration", "10", "--rounds", "3", "--api-workers", "3"],
             ["gpu.py"],
         ]
     for script, *rest in runs:
