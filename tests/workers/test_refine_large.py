@@ -87,3 +87,25 @@ def test_overwrite_reuses_a_writeable_photo_and_never_a_read_only_one(large):
     assert colours is not read_only
     assert np.array_equal(read_only, rgb)
     assert not np.array_equal(colours[mixed(alpha)], rgb[mixed(alpha)])  # edges were cleaned
+
+
+def test_the_working_copys_heap_is_handed_back_before_the_full_size_arrays(large, monkeypatch):
+    """The worker's heap keeps freed blocks (workers/heap.py); a large photo's full-size alpha
+    and edges are its peak, so what the working copy freed goes back to the system first."""
+    from workers.pipeline import refine as module
+
+    rgb, segmenter = large
+    mask = segmenter.predict(rgb, size=working_size(*rgb.shape[:2]))
+    events: list[str] = []
+    monkeypatch.setattr(module, "return_free_heap", lambda: events.append("trim"))
+    real_paste = module.paste_edges
+    monkeypatch.setattr(
+        module, "paste_edges", lambda *args: (events.append("paste"), real_paste(*args))
+    )
+    refine(rgb, mask)
+    assert events == ["trim", "paste"]
+
+    events.clear()
+    small = cv2.resize(rgb, (800, 773), interpolation=cv2.INTER_AREA)
+    refine(small, segmenter.predict(small))
+    assert events == [], "a photo refined at its own size keeps its heap for the next job"

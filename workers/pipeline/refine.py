@@ -38,6 +38,8 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from workers.heap import return_free_heap
+
 LOW, HIGH = 0.02, 0.98  # mask values outside (LOW, HIGH) count as certain
 # Alpha within 5/255 (2%) of 0 or 255 keeps the photo's colour: the spill it could carry is at
 # most 2% of the background's colour, invisible, and skipping those pixels halves the work of
@@ -454,6 +456,9 @@ def refine(
     small_alpha = to_alpha(refine_alpha(small_rgb, mask, model_size))
     small_clean = decontaminate(small_rgb, small_alpha, model_size)
     del small_rgb
+    # The working copy's temporaries stay in the heap for reuse (workers/heap.py); the
+    # full-size arrays coming next are the job's peak, so hand them back first.
+    return_free_heap()
     alpha = cv2.resize(small_alpha, (width, height), interpolation=cv2.INTER_LINEAR)
     colours = rgb if overwrite and rgb.flags.writeable else rgb.copy()
     paste_edges(colours, small_clean, alpha)
