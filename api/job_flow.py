@@ -52,6 +52,7 @@ from workers.contract import (
     DELIVER_WEBHOOK_TASK,
     REMOVE_BACKGROUND_TASK,
     JobOptions,
+    dispatch_queue,
     job_queue,
 )
 
@@ -98,12 +99,17 @@ async def accept_job(
     new_job = _new_job(caller, job_id, options, request_id, webhook_url)
     async with _slots_until_recorded(services, caller, [job_id], waited_for=wait):
         new_job = await _store_input(services, new_job, image)
-        await _charge(services, [new_job.input_key], _create_and_debit, new_job, idempotency_key)
+        if idempotency_key is None:  # one statement: see make_single_statement_sessionmaker
+            await _charge(services, [new_job.input_key], jobs.create_and_debit, new_job, alone=True)
+        else:
+            await _charge(
+                services, [new_job.input_key], _create_and_debit, new_job, idempotency_key
+            )
 
     if wait:
         services.waiter.expect(job_id)
     try:
-        await anyio.to_thread.run_sync(_send, services, job_id, options.model)
+        await _send(services, job_id, options.model)
     except Exception:
         services.waiter.forget(job_id)
         log.exception("job %s could not be enqueued; refunding", job_id)
@@ -164,7 +170,7 @@ async def accept_batch(
         )
     for new_job, model in zip(new_jobs, models, strict=True):
         try:
-            await anyio.to_thread.run_sync(_send, services, new_job.id, model)
+            await _send(services, new_job.id, model)
         except Exception:
             log.exception("batch %s: job %s could not be enqueued; refunding", batch_id, new_job.id)
             await fail_job(
@@ -240,26 +246,33 @@ async def _delete_inputs(services: Services, keys: list[str]) -> None:
         await anyio.to_thread.run_sync(services.store.delete_many, in_s3)
 
 
-def _create_and_debit(session: Session, new_job: jobs.NewJob, idempotency_key: str | None) -> None:
+def _create_and_debit(session: Session, new_job: jobs.NewJob, idempotency_key: str) -> None:
     jobs.create_and_debit(session, new_job)
-    if idempotency_key is not None:
-        idempotency.attach(session, new_job.tenant_id, idempotency_key, new_job.id)
+    idempotency.attach(session, new_job.tenant_id, idempotency_key, new_job.id)
 
 
-async def _charge(services: Services, keys: list[str], write: Callable[..., Any], *args) -> None:
-    """Run the charging write in one transaction; when it cannot be paid, delete the inputs."""
+async def _charge(
+    services: Services,
+    keys: list[str],
+    write: Callable[..., Any],
+    *args: Any,
+    alone: bool = False,
+) -> None:
+    """Run the charging write in one transaction (``alone``: it is a single statement, which
+    commits by itself); when it cannot be paid, delete the inputs."""
+    sessions = services.single_statements if alone else services.sessions
     try:
-        async with services.sessions.begin() as session:
+        async with sessions.begin() as session:
             await session.run_sync(write, *args)
     except InsufficientCredits:
         await _delete_inputs(services, keys)
         raise insufficient_credits() from None
 
 
-def _send(services: Services, job_id: uuid.UUID, model: str | None) -> None:
+async def _send(services: Services, job_id: uuid.UUID, model: str | None) -> None:
     """Enqueue on the queue routed for the job's model (CUTOUT_MODEL_QUEUES)."""
-    services.celery.send_task(
-        REMOVE_BACKGROUND_TASK, args=[str(job_id)], queue=job_queue(services.settings, model)
+    await services.tasks.send(
+        REMOVE_BACKGROUND_TASK, [str(job_id)], job_queue(services.settings, model)
     )
 
 
@@ -286,8 +299,8 @@ async def fail_job(services: Services, job_id: uuid.UUID, code: ErrorCode, messa
         log.warning("job %s: inline input left to its TTL", job_id)
     if event_id is not None:
         try:
-            await anyio.to_thread.run_sync(
-                lambda: services.celery.send_task(DELIVER_WEBHOOK_TASK, args=[event_id])
+            await services.tasks.send(
+                DELIVER_WEBHOOK_TASK, [event_id], dispatch_queue(services.settings.redis_namespace)
             )
         except Exception:
             log.warning("webhook %s left to the sweep", event_id, exc_info=True)

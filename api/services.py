@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
-from celery import Celery
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -16,8 +15,13 @@ from api.job_slots import JobSlots
 from api.key_cache import KeyCache, KeyNoticeListener
 from api.outcome_waiter import OutcomeWaiter
 from api.rate_limit import RateLimiter, limits_redis
+from api.task_publisher import TaskPublisher
 from storage import job_slots, key_notices
-from storage.db import make_async_engine, make_async_sessionmaker
+from storage.db import (
+    make_async_engine,
+    make_async_sessionmaker,
+    make_single_statement_sessionmaker,
+)
 from storage.objects import ObjectStore
 from storage.outcomes import channel
 from storage.safe_http import SafeHttpClient, client_from_settings
@@ -32,10 +36,11 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker
+    single_statements: async_sessionmaker  # storage/db.py: for one-statement writes
     redis: Redis
     limits_redis: Redis
     store: ObjectStore
-    celery: Celery
+    tasks: TaskPublisher
     limiter: RateLimiter
     slots: JobSlots
     waiter: OutcomeWaiter
@@ -69,10 +74,11 @@ class Services:
             settings=settings,
             engine=engine,
             sessions=sessions,
+            single_statements=make_single_statement_sessionmaker(engine),
             redis=redis,
             limits_redis=limits,
             store=store,
-            celery=create_celery(settings),
+            tasks=TaskPublisher(create_celery(settings), redis),
             limiter=RateLimiter(limits, settings.redis_namespace),
             slots=JobSlots(
                 limits,

@@ -85,6 +85,21 @@ def make_async_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def make_single_statement_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    """Sessions whose every statement commits on its own (``AUTOCOMMIT``), for writes that are
+    one statement: no ``BEGIN`` and ``COMMIT`` round trips around it.
+
+    Why it matters: charging a job updates the tenant's balance row, and Postgres holds that
+    row's lock until the transaction commits. With an explicit transaction the lock lasted
+    until the API process got round to sending ``COMMIT``, after the statement's reply crossed
+    the socket and waited its turn in a busy event loop; every concurrent job of the tenant
+    queued behind it. As one autocommitted statement the lock ends with Postgres's own commit.
+    """
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
