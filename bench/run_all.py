@@ -41,6 +41,7 @@ def main() -> None:
             ["service_cpu.py", "--no-refine"],
             ["ingress.py", "--duration", "10", "--rounds", "3", "--api-workers", "3"],
             ["gpu.py"],
+            ["openvino_bf16.py", "--repeat", "3"],
         ]
     for script, *rest in runs:
         print(f"== bench/{script} {' '.join(rest)}", flush=True)

