@@ -10,8 +10,16 @@ COPY storage storage
 COPY migrations migrations
 COPY cutout cutout
 COPY docs/samples docs/samples
+# cpu, gpu or openvino. The weights package requires plain onnxruntime, and the GPU and OpenVINO
+# builds are the same `onnxruntime` module: for those, the plain one goes and theirs is put back.
 ARG ONNXRUNTIME_FLAVOUR=cpu
-RUN pip install ".[${ONNXRUNTIME_FLAVOUR},ops]"
+RUN pip install ".[${ONNXRUNTIME_FLAVOUR},ops]" \
+ && case "$ONNXRUNTIME_FLAVOUR" in \
+      gpu) build=onnxruntime-gpu ;; openvino) build=onnxruntime-openvino ;; *) build= ;; \
+    esac \
+ && if [ -n "$build" ]; then \
+      pip uninstall -y onnxruntime && pip install --force-reinstall --no-deps "$build"; \
+    fi
 USER cutout
 EXPOSE 8000
 CMD ["cutout", "serve", "--host", "0.0.0.0", "--port", "8000"]

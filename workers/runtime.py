@@ -58,6 +58,7 @@ class WorkerRuntime:
             device_id=self.device_id,
             intra_op_threads=self.settings.ort_intra_op_threads,
             inter_op_threads=self.settings.ort_inter_op_threads,
+            openvino_precision=self.settings.openvino_precision,
         )
 
     @cached_property

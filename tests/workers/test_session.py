@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from workers.models.session import CPU, choose_providers
+import json
+
+from storage.settings import Settings
+from workers.models.session import CPU, OPENVINO, choose_providers
+from workers.runtime import WorkerRuntime
 
 CUDA = "CUDAExecutionProvider"
 TRT = "TensorrtExecutionProvider"
@@ -19,3 +23,39 @@ def test_gpu_providers_are_pinned_to_the_worker_device_in_order():
 
 def test_cpu_closes_the_list_even_when_not_requested():
     assert choose_providers([CUDA], [CUDA, CPU], device_id=None) == [(CUDA, {}), (CPU, {})]
+
+
+def test_openvino_runs_on_the_cpu_with_the_workers_threads_and_precision():
+    chosen = choose_providers(
+        [OPENVINO, CPU], [OPENVINO, CPU], device_id=None, threads=1, openvino_precision="bf16"
+    )
+    (name, options), cpu = chosen
+    assert name == OPENVINO
+    assert cpu == (CPU, {})
+    assert options["device_type"] == "CPU"
+    assert options["num_of_threads"] == "1"
+    assert json.loads(options["load_config"]) == {
+        "CPU": {"INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": 1}
+    }
+
+
+def test_openvino_left_to_its_own_thread_count_when_the_worker_sets_none():
+    (_, options), _ = choose_providers(
+        [OPENVINO], [OPENVINO, CPU], device_id=0, openvino_precision="f32"
+    )
+    assert "num_of_threads" not in options
+    assert "INFERENCE_NUM_THREADS" not in json.loads(options["load_config"])["CPU"]
+    assert "device_id" not in options, "a GPU worker's device is not OpenVINO's"
+    assert json.loads(options["load_config"])["CPU"]["INFERENCE_PRECISION_HINT"] == "f32"
+
+
+def test_openvino_requested_on_a_build_without_it_falls_back_to_the_cpu():
+    assert choose_providers([OPENVINO, CPU], [CPU], device_id=None, threads=1) == [(CPU, {})]
+
+
+def test_the_worker_passes_its_thread_budget_and_precision_to_the_session(monkeypatch):
+    monkeypatch.setenv("CUTOUT_ORT_INTRA_OP_THREADS", "1")
+    monkeypatch.setenv("CUTOUT_OPENVINO_PRECISION", "f32")
+    config = WorkerRuntime(Settings()).session_config
+    assert config.intra_op_threads == 1
+    assert config.openvino_precision == "f32"

@@ -4,11 +4,17 @@ The provider list comes from configuration in order of preference. Providers thi
 build lacks are skipped (the CPU wheel has no CUDA), and a GPU worker pins every GPU provider to
 its device. The session logs which providers it actually runs on, since onnxruntime otherwise
 falls back silently.
+
+OpenVINO's provider (the ``openvino`` extra: onnxruntime's OpenVINO build) runs on the CPU with
+the worker's thread budget and ``CUTOUT_OPENVINO_PRECISION``: in ``bf16`` on a CPU with
+AVX-512 BF16 or AMX it runs U²-Netp in about half the CPU time, for slightly different masks
+(``bench/openvino_bf16.py``, docs/models.md).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +28,7 @@ from workers.models.static_resizes import static_resizes_isolated
 log = logging.getLogger(__name__)
 
 CPU = "CPUExecutionProvider"
+OPENVINO = "OpenVINOExecutionProvider"
 _GPU_PROVIDERS = {"CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider"}
 
 ProviderEntry = tuple[str, dict[str, Any]]
@@ -33,12 +40,19 @@ class SessionConfig:
     device_id: int | None = None
     intra_op_threads: int = 0
     inter_op_threads: int = 1
+    openvino_precision: str = "bf16"
 
 
 def choose_providers(
-    requested: Sequence[str], available: Sequence[str], device_id: int | None
+    requested: Sequence[str],
+    available: Sequence[str],
+    device_id: int | None,
+    *,
+    threads: int = 0,
+    openvino_precision: str = "bf16",
 ) -> list[ProviderEntry]:
-    """The requested providers this build offers, in order, GPU ones pinned to ``device_id``.
+    """The requested providers this build offers, in order, GPU ones pinned to ``device_id``,
+    OpenVINO's on the CPU with ``threads`` (0: its default) and ``openvino_precision``.
 
     The CPU provider always closes the list, so a session can be created on any machine.
     """
@@ -50,10 +64,29 @@ def choose_providers(
         options: dict[str, Any] = {}
         if name in _GPU_PROVIDERS and device_id is not None:
             options["device_id"] = device_id
+        if name == OPENVINO:
+            options = openvino_options(threads, openvino_precision)
         chosen.append((name, options))
     if not any(name == CPU for name, _ in chosen):
         chosen.append((CPU, {}))
     return chosen
+
+
+def openvino_options(threads: int, precision: str) -> dict[str, str]:
+    """OpenVINO on the CPU, with OpenVINO's own precision hint (``f32`` or ``bf16``): the
+    provider's ``precision`` option only offers FP32 and ACCURACY on a CPU.
+
+    The thread budget goes to OpenVINO itself too (``INFERENCE_NUM_THREADS``): with only the
+    provider's ``num_of_threads`` its pool kept spinning after each run, and an inference of
+    U²-Netp cost 302 ms of CPU instead of 221 once the worker had other work between runs.
+    """
+    config: dict[str, object] = {"INFERENCE_PRECISION_HINT": precision}
+    options = {"device_type": "CPU"}
+    if threads > 0:
+        options["num_of_threads"] = str(threads)
+        config["INFERENCE_NUM_THREADS"] = threads
+    options["load_config"] = json.dumps({"CPU": config})
+    return options
 
 
 @functools.cache
@@ -88,7 +121,13 @@ def open_session(
     options.inter_op_num_threads = config.inter_op_threads
     share_cpu_arena()
     options.add_session_config_entry("session.use_env_allocators", "1")
-    providers = choose_providers(config.providers, ort.get_available_providers(), config.device_id)
+    providers = choose_providers(
+        config.providers,
+        ort.get_available_providers(),
+        config.device_id,
+        threads=config.intra_op_threads,
+        openvino_precision=config.openvino_precision,
+    )
     try:
         session = ort.InferenceSession(
             model or str(path),
