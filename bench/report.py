@@ -55,13 +55,17 @@ ANALYSIS = [
     "    processes then oversubscribe two cores.",
     "  The lever that remains is the arithmetic's precision. This host's CPU has AVX-512",
     "  BF16, and onnxruntime's OpenVINO build with the bf16 precision hint runs U²-Netp in",
-    "  220 ms of CPU against 415 (1.89×; section below). Its masks agree with float32's at",
-    "  0.980 IoU on average (0.882 at worst), and ground-truth IoU falls from 0.855 to 0.850.",
-    "  Halving inference would put ~0.42 s of CPU on a request, enough for 2× at c=4 by the",
-    "  arithmetic above. It is not in the service yet, for three reasons. That build cannot",
-    "  be installed beside `onnxruntime`, which the weights package requires. It trades",
-    "  quality for speed, which is an operator's choice. And it would turn the stage target",
-    "  above from met to missed, since the same overhead would be twice inference's share.",
+    "  220 ms of CPU against 415 (1.89×; the bfloat16 section). Its masks agree with",
+    "  float32's at 0.980 IoU on average (0.882 at worst); ground-truth IoU falls from 0.855",
+    "  to 0.850. It is now an opt-in (`openvino` extra, `CUTOUT_ORT_PROVIDERS`,",
+    "  `CUTOUT_OPENVINO_PRECISION`; docs/models.md), not the default, because it trades",
+    "  quality for speed. With it the service measured 2.23× at c=1, 1.57× at c=4 and 2.13×",
+    "  at c=16 (the opt-in section). A request then costs ~406 ms of CPU in all (worker 366),",
+    "  yet c=4 reached only 3.5 photos/s, where the CPU would allow ~4.9. In the workers' log",
+    "  the inference took 350 ms of wall time when two ran at once, against 220 ms of CPU",
+    "  alone: the two vCPUs slow each other's bf16 convolutions (shared execution units or",
+    "  memory bandwidth on the host; the VM cannot see which). Float32 inference shows the",
+    "  same effect, but smaller (~490 ms against 440).",
     "- **Memory: met, 484 MB against rembg's 1109 MB (0.44×).** Keeping freed heap blocks",
     "  raised the 36 MP job's peak to 545 MB, so a photo refined on a working copy now hands",
     "  that copy's heap back before its full-size alpha and edges are made (it was 525 MB",
@@ -441,7 +445,24 @@ def main() -> None:
             "![service vs rembg, refinement off](benchmarks/service_vs_rembg_plain.png)",
             "",
         ]
-    cpu_splits = [split for split in (load("service-cpu"), load("service-cpu-plain")) if split]
+    on_openvino = load("service-vs-rembg-openvino")
+    if on_openvino:
+        out += [
+            "### Opt-in: workers on OpenVINO in bfloat16",
+            "",
+            f"`{on_openvino['command']}` — {machine_line(on_openvino)}. The default run again,",
+            "refinement on, with the workers on OpenVINOExecutionProvider in bf16 (run from a",
+            "venv with the `openvino` extra; docs/models.md). Not the service's default: it",
+            "trades a little mask quality for inference CPU (the bfloat16 section below).",
+            "",
+            *service_section(on_openvino, "service_vs_rembg_openvino"),
+            "",
+        ]
+    cpu_splits = [
+        split
+        for split in (load("service-cpu"), load("service-cpu-plain"), load("service-cpu-openvino"))
+        if split
+    ]
     if cpu_splits:
         names = list(cpu_splits[0]["cpu_ms_per_request"])
         out += [

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import mixed_photos, write_result
 from bench.service_vs_rembg import Cutout, phase
-from bench.stack import cpu_seconds, stack
+from bench.stack import DEVICES, cpu_seconds, provider_env, stack
 
 
 def _pids_of(pattern: str) -> list[int]:
@@ -34,11 +34,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=24)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--no-refine", action="store_true", help="CUTOUT_REFINE_EDGES=false")
+    parser.add_argument(
+        "--device", choices=DEVICES, default="cpu", help="the workers' providers (bench/stack.py)"
+    )
     args = parser.parse_args()
 
     photos = mixed_photos()
     items = [(photo.path.read_bytes(), (photo.width, photo.height)) for photo in photos]
-    extra = {"CUTOUT_ORT_PROVIDERS": '["CPUExecutionProvider"]'}
+    extra = provider_env(args.device)
     if args.no_refine:
         extra["CUTOUT_REFINE_EDGES"] = "false"
     with stack(worker_concurrency=2, ort_threads=1, extra_env=extra) as ours:
@@ -64,7 +67,9 @@ def main() -> None:
         print(f"{name:9s} {ms:7.1f} ms of CPU per request")
     print(f"{completed} requests in {done['wall_s']:.1f} s: {completed / done['wall_s']:.2f}/s")
     write_result(
-        "service-cpu" + ("-plain" if args.no_refine else ""),
+        "service-cpu"
+        + ("" if args.device == "cpu" else f"-{args.device}")
+        + ("-plain" if args.no_refine else ""),
         {
             "command": " ".join(["bench/service_cpu.py", *sys.argv[1:]]),
             "requests": completed,

@@ -36,7 +36,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import BENCH, device_note, median, mixed_photos, percentile, write_result
-from bench.stack import Stack, peak_rss_mb, pinned, stack
+from bench.stack import DEVICES, Stack, peak_rss_mb, pinned, provider_env, stack
 from cutout import devstack
 
 REMBG = BENCH / ".venv-rembg" / "bin" / "rembg"
@@ -129,7 +129,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes / rembg threads")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads per worker")
     parser.add_argument("--cpus", default=None, help="CPU list for taskset (default: all)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="cpu",
+        help="openvino: our workers on OpenVINOExecutionProvider in bf16; run this script "
+        "from a venv with the `openvino` extra (docs/models.md)",
+    )
     parser.add_argument(
         "--no-refine",
         action="store_true",
@@ -141,9 +147,7 @@ def main() -> None:
 
     photos = mixed_photos(args.sizes)
     items = [(photo.path.read_bytes(), (photo.width, photo.height)) for photo in photos]
-    extra = {"CUTOUT_ORT_PROVIDERS": '["CUDAExecutionProvider", "CPUExecutionProvider"]'}
-    if args.device == "cpu":
-        extra = {"CUTOUT_ORT_PROVIDERS": '["CPUExecutionProvider"]'}
+    extra = provider_env(args.device)
     if args.no_refine:
         extra["CUTOUT_REFINE_EDGES"] = "false"
     with ExitStack() as cleanup:
@@ -204,7 +208,7 @@ def main() -> None:
             "cutout_worker_processes_peak_mb": peak_rss_mb(ours.pids("worker")),
             "rembg_server_peak_mb": peak_rss_mb([rembg.pid]),
         }
-    name = "service-vs-rembg" + ("-gpu" if args.device == "cuda" else "")
+    name = "service-vs-rembg" + {"cpu": "", "cuda": "-gpu", "openvino": "-openvino"}[args.device]
     write_result(
         name + ("-plain" if args.no_refine else ""),
         {

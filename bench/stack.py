@@ -180,3 +180,23 @@ def stack(
         cleanup.callback(devstack.stop, api)
         devstack.wait_until(lambda: devstack.http_ok(f"{result.api_url}/readyz"), 120, "API", api)
         yield result
+
+
+DEVICES = ("cpu", "cuda", "openvino")
+
+
+def provider_env(device: str) -> dict[str, str]:
+    """The workers' execution providers for a benchmark's ``--device``: ``openvino`` runs them
+    on OpenVINOExecutionProvider in bf16, and needs a venv with the ``openvino`` extra."""
+    if device == "cuda":
+        return {"CUTOUT_ORT_PROVIDERS": '["CUDAExecutionProvider", "CPUExecutionProvider"]'}
+    if device == "openvino":
+        import onnxruntime
+
+        if "OpenVINOExecutionProvider" not in onnxruntime.get_available_providers():
+            raise SystemExit("this venv's onnxruntime has no OpenVINO provider (docs/models.md)")
+        return {
+            "CUTOUT_ORT_PROVIDERS": '["OpenVINOExecutionProvider", "CPUExecutionProvider"]',
+            "CUTOUT_OPENVINO_PRECISION": "bf16",
+        }
+    return {"CUTOUT_ORT_PROVIDERS": '["CPUExecutionProvider"]'}
