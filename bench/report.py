@@ -55,7 +55,7 @@ ANALYSIS = [
     "    processes then oversubscribe two cores.",
     "  The lever that remains is the arithmetic's precision. This host's CPU has AVX-512",
     "  BF16, and onnxruntime's OpenVINO build with the bf16 precision hint runs U²-Netp in",
-    "  220 ms of CPU against 415 (1.89×; the bfloat16 section). Its masks agree with",
+    "  219 ms of CPU against 412 (1.88×; the bfloat16 section). Its masks agree with",
     "  float32's at 0.980 IoU on average (0.882 at worst); ground-truth IoU falls from 0.855",
     "  to 0.850. It is now an opt-in (`openvino` extra, `CUTOUT_ORT_PROVIDERS`,",
     "  `CUTOUT_OPENVINO_PRECISION`; docs/models.md), not the default, because it trades",
