@@ -9,7 +9,8 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 
 # Allocations below this come from the heap, not from a fresh mmap: glibc's own ceiling for
-# its adaptive threshold. Every array a job makes below 36 MP except the photo-sized ones.
+# its adaptive threshold. It covers a job's temporaries (grid images, masks, stage copies) up
+# to ~8 MP, where a float32 mask reaches 32 MB; larger arrays are mapped and unmapped as before.
 HEAP_ALLOCATIONS_BELOW = 32 << 20
 # Free memory at the heap's top is handed back only beyond this.
 TRIM_ABOVE = 128 << 20
@@ -23,8 +24,9 @@ def reuse_freed_heap() -> bool:
     ``mmap`` and trims the heap's top once 2× that threshold is free there; the pages of every
     fresh block are then faulted in and zeroed again. At 2.5 MP that was ~85,000 page faults
     per 3 refinements and about a fifth of refinement's CPU time. Fixed thresholds keep those
-    pages in the process; :func:`return_free_heap` after a large photo still hands them back,
-    so a worker's resident size after a job stays what it was (``bench/memory.py``).
+    pages in the process: between jobs a pool process may hold up to ``TRIM_ABOVE`` of free
+    heap. :func:`return_free_heap` still hands it back around a large photo's full-size
+    arrays, so the 36 MP peak is lower than before (``bench/memory.py``).
 
     Setting either threshold turns glibc's adaptive one off, so both are set together (only
     the trim threshold would leave mmap at 128 KB: every array fresh, 10× the faults). Call it
