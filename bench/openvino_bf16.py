@@ -56,7 +56,8 @@ def session(provider, options):
     settings.intra_op_num_threads = 1
     return ort.InferenceSession(model, settings, providers=[provider], provider_options=[options])
 def openvino(precision):
-    hints = {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": 1}
+    hints = {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": 1,
+             "ENABLE_CPU_PINNING": False}
     config = json.dumps({"CPU": hints})
     return session("OpenVINOExecutionProvider",
                    {"device_type": "CPU", "num_of_threads": "1", "load_config": config})

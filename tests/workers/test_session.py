@@ -35,7 +35,11 @@ def test_openvino_runs_on_the_cpu_with_the_workers_threads_and_precision():
     assert options["device_type"] == "CPU"
     assert options["num_of_threads"] == "1"
     assert json.loads(options["load_config"]) == {
-        "CPU": {"INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": 1}
+        "CPU": {
+            "INFERENCE_PRECISION_HINT": "bf16",
+            "INFERENCE_NUM_THREADS": 1,
+            "ENABLE_CPU_PINNING": False,  # else every worker process runs on the first core
+        }
     }
 
 
