@@ -15,6 +15,17 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 PLOTTER = BENCH / ".venv-rembg" / "bin" / "python"  # has matplotlib (make bench-setup)
+# The project with the `openvino` extra (make bench-setup): runs with --device openvino.
+OPENVINO_PYTHON = BENCH / ".venv-openvino" / "bin" / "python"
+OPENVINO_SERVICE = [
+    "service_vs_rembg.py",
+    "--rounds",
+    "2",
+    "--requests",
+    "12",
+    "--device",
+    "openvino",
+]
 
 
 def main() -> None:
@@ -42,10 +53,13 @@ def main() -> None:
             ["ingress.py", "--duration", "10", "--rounds", "3", "--api-workers", "3"],
             ["gpu.py"],
             ["openvino_bf16.py", "--repeat", "3"],
+            OPENVINO_SERVICE,
+            ["service_cpu.py", "--device", "openvino"],
         ]
     for script, *rest in runs:
         print(f"== bench/{script} {' '.join(rest)}", flush=True)
-        subprocess.run([sys.executable, str(BENCH / script), *rest], check=True)
+        python = OPENVINO_PYTHON if "openvino" in rest else sys.executable
+        subprocess.run([str(python), str(BENCH / script), *rest], check=True)
     subprocess.run([str(PLOTTER), str(BENCH / "report.py")], check=True)
 
 

