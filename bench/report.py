@@ -23,7 +23,7 @@ STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload
 
 ANALYSIS = [
     "Why the unmet target is unmet, and what would move it. Figures from the tables below.",
-    "Every run below was on an AMD EPYC host (18:56–19:35 UTC); the previous report's runs",
+    "Every run below was on an AMD EPYC host (18:56–19:57 UTC); the previous report's runs",
     "were on an Intel Xeon host, where U²-Netp ran ~15% faster and the Python-bound API",
     "slower. Each section's machine line says which.",
     "",
