@@ -54,6 +54,17 @@ def main() -> None:
             ["gpu.py"],
             ["openvino_bf16.py", "--repeat", "3"],
             OPENVINO_SERVICE,
+            [
+                "stages.py",
+                "--runs",
+                "3",
+                "--threads",
+                "1",
+                "--sizes",
+                "2.5",
+                "--device",
+                "openvino",
+            ],
             ["service_cpu.py", "--device", "openvino"],
         ]
     for script, *rest in runs:

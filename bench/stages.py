@@ -76,11 +76,11 @@ class CpuStageTimes(StageTimes):
 
 def load_segmenter(device: str, threads: int):
     from workers.models.registry import U2NETP, locate
-    from workers.models.session import CPU, SessionConfig
+    from workers.models.session import CPU, OPENVINO, SessionConfig
     from workers.pipeline.segment import Segmenter
 
-    providers = ("CUDAExecutionProvider", CPU) if device == "cuda" else (CPU,)
-    config = SessionConfig(providers=providers, intra_op_threads=threads)
+    providers = {"cuda": ("CUDAExecutionProvider", CPU), "openvino": (OPENVINO, CPU)}
+    config = SessionConfig(providers=providers.get(device, (CPU,)), intra_op_threads=threads)
     return Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), config)
 
 
@@ -95,7 +95,12 @@ def main() -> None:
         help="the size (MP) also run on every other source photo: how much refinement costs "
         "depends on the subject's outline, not only on the size",
     )
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "openvino"),
+        default="cpu",
+        help="openvino: OpenVINO in bf16, from bench/.venv-openvino (docs/models.md)",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -180,7 +185,8 @@ def main() -> None:
                 + " ".join(f"{stage}={ms:.0f}" for stage, ms in medians.items())
             )
     write_result(
-        args.name or ("stages-gpu" if args.device == "cuda" else "stages"),
+        args.name
+        or {"cpu": "stages", "cuda": "stages-gpu", "openvino": "stages-openvino"}[args.device],
         {
             "command": " ".join(["bench/stages.py", *sys.argv[1:]]),
             "runs": args.runs,
