@@ -42,7 +42,8 @@ from workers.pipeline.run import remove_background
 from workers.contract import JobOptions
 from workers.heap import reuse_freed_heap
 reuse_freed_heap()  # as a worker process does
-providers = ("CUDAExecutionProvider", CPU) if sys.argv[2] == "cuda" else (CPU,)
+providers = {"cuda": ("CUDAExecutionProvider", CPU), "openvino": ("OpenVINOExecutionProvider", CPU)}
+providers = providers.get(sys.argv[2], (CPU,))
 segmenter = Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), SessionConfig(providers))
 data = Path(sys.argv[1]).read_bytes()
 loaded = kib("VmRSS")
@@ -84,7 +85,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--megapixels", type=float, nargs="+", default=[36.0])
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "openvino"),
+        default="cpu",
+        help="openvino: ours on OpenVINO in bf16, run from bench/.venv-openvino (docs/models.md)",
+    )
     args = parser.parse_args()
     if not REMBG_PYTHON.exists():
         raise SystemExit("bench/.venv-rembg is missing: run `make bench-setup` first")
@@ -112,7 +118,7 @@ def main() -> None:
         rows.append(row)
         print(f"{photo.label()}: cutout peak {ours} MB, rembg peak {theirs} MB")
     write_result(
-        "memory-gpu" if args.device == "cuda" else "memory",
+        {"cpu": "memory", "cuda": "memory-gpu", "openvino": "memory-openvino"}[args.device],
         {
             "command": " ".join(["bench/memory.py", *sys.argv[1:]]),
             "device": device_note(args.device),
