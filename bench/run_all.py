@@ -17,6 +17,8 @@ BENCH = Path(__file__).resolve().parent
 PLOTTER = BENCH / ".venv-rembg" / "bin" / "python"  # has matplotlib (make bench-setup)
 # The project with the `openvino` extra (make bench-setup): runs with --device openvino.
 OPENVINO_PYTHON = BENCH / ".venv-openvino" / "bin" / "python"
+OPENVINO_STAGES = ["stages.py", "--runs", "3", "--threads", "1", "--sizes", "2.5"]
+OPENVINO_STAGES += ["--device", "openvino"]
 OPENVINO_SERVICE = [
     "service_vs_rembg.py",
     "--rounds",
@@ -54,18 +56,9 @@ def main() -> None:
             ["gpu.py"],
             ["openvino_bf16.py", "--repeat", "3"],
             OPENVINO_SERVICE,
-            [
-                "stages.py",
-                "--runs",
-                "3",
-                "--threads",
-                "1",
-                "--sizes",
-                "2.5",
-                "--device",
-                "openvino",
-            ],
+            OPENVINO_STAGES,
             ["service_cpu.py", "--device", "openvino"],
+            ["memory.py", "--runs", "2", "--device", "openvino"],
         ]
     for script, *rest in runs:
         print(f"== bench/{script} {' '.join(rest)}", flush=True)
