@@ -286,11 +286,10 @@ async def read_job(services: Services, job_id: uuid.UUID) -> Job:
 
 async def fail_job(services: Services, job_id: uuid.UUID, code: ErrorCode, message: str) -> None:
     async with services.sessions.begin() as session:
-        refunded = await session.run_sync(jobs.fail_and_refund, job_id, code, message)
+        failed = await session.run_sync(jobs.end_failed, job_id, code, message)
         event_id = await session.run_sync(outbox.pending_event, job_id)
-        tenant_id = None if refunded is None else await session.run_sync(jobs.tenant_of, job_id)
-    if tenant_id is not None:  # this call ended the job: its concurrent-jobs slot is free
-        await services.slots.release(tenant_id, [job_id])
+    if failed is not None:  # this call ended the job: its concurrent-jobs slot is free
+        await services.slots.release(failed.tenant_id, [job_id])
     try:  # the job has ended: an input it kept in Redis is no longer needed (else: its TTL)
         await services.redis.delete(
             inline_inputs.redis_key(inline_inputs.input_key(services.settings, job_id))

@@ -193,13 +193,22 @@ def succeed(
     return True
 
 
-def fail_and_refund(
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """A job this call ended as failed: whose it was (its concurrent-jobs slot's key,
+    storage/job_slots.py) and the credits given back."""
+
+    tenant_id: uuid.UUID
+    refunded: int
+
+
+def end_failed(
     session: Session, job_id: uuid.UUID, code: ErrorCode, message: str
-) -> int | None:
+) -> FailedJob | None:
     """End the job as failed and return its credits, in the caller's transaction.
 
-    Returns the credits refunded, or None when the job had already ended (nothing changes).
-    A job with a webhook gets its ``job.failed`` event in the outbox in this transaction.
+    None when the job had already ended (nothing changes). A job with a webhook gets its
+    ``job.failed`` event in the outbox in this transaction.
     """
     ended = session.execute(
         update(Job)
@@ -211,7 +220,7 @@ def fail_and_refund(
             finished_at=func.now(),
             lease_expires_at=None,
         )
-        .returning(Job.webhook_url)
+        .returning(Job.webhook_url, Job.tenant_id)
     ).one_or_none()
     if ended is None:
         return None
@@ -219,12 +228,16 @@ def fail_and_refund(
     metrics.count_failure(session, str(code), refunded)
     if ended.webhook_url:
         outbox.record_completion(session, job_id)
-    return refunded
+    return FailedJob(ended.tenant_id, refunded)
 
 
-def tenant_of(session: Session, job_id: uuid.UUID) -> uuid.UUID | None:
-    """Whose job it is: the key of its concurrent-jobs slot (storage/job_slots.py)."""
-    return session.scalar(select(Job.tenant_id).where(Job.id == job_id))
+def fail_and_refund(
+    session: Session, job_id: uuid.UUID, code: ErrorCode, message: str
+) -> int | None:
+    """:func:`end_failed`, for callers that only need the credits refunded (None: already
+    ended)."""
+    failed = end_failed(session, job_id, code, message)
+    return None if failed is None else failed.refunded
 
 
 def get(session: Session, job_id: uuid.UUID) -> Job | None:

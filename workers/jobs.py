@@ -156,15 +156,13 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
 def fail(job_id: uuid.UUID, runtime: WorkerRuntime, code: ErrorCode, message: str) -> Disposition:
     """End the job as failed and refund it; harmless when it already ended."""
     with transaction(runtime.sessions) as session:
-        refunded = jobs.fail_and_refund(session, job_id, code, message)
-        event_id = outbox.pending_event(session, job_id) if refunded is not None else None
-        tenant_id = jobs.tenant_of(session, job_id) if refunded is not None else None
+        failed = jobs.end_failed(session, job_id, code, message)
+        event_id = outbox.pending_event(session, job_id) if failed is not None else None
     forget_inline_input(runtime, job_id)  # the job has ended, whichever way
-    if refunded is None:
+    if failed is None:
         return Disposition.DUPLICATE
-    if tenant_id is not None:
-        free_slot(runtime, tenant_id, job_id)
-    log.info("job %s failed with %s; %d credits refunded", job_id, code, refunded)
+    free_slot(runtime, failed.tenant_id, job_id)
+    log.info("job %s failed with %s; %d credits refunded", job_id, code, failed.refunded)
     publish(runtime, job_id, JobStatus.FAILED, event_id)
     return Disposition.FAILED
 
