@@ -27,6 +27,21 @@ REPO = BENCH.parent
 DATA = BENCH / "data"
 RESULTS = BENCH / "results"
 SAMPLES = REPO / "docs" / "samples"
+# A benchmark's --device: the execution providers it puts before the CPU provider, and the
+# suffix of its results file. ``openvino`` (bf16) needs bench/.venv-openvino (make bench-setup).
+DEVICE_PROVIDERS = {
+    "cpu": (),
+    "cuda": ("CUDAExecutionProvider",),
+    "openvino": ("OpenVINOExecutionProvider",),
+}
+DEVICES = tuple(DEVICE_PROVIDERS)
+RESULT_SUFFIX = {"cpu": "", "cuda": "-gpu", "openvino": "-openvino"}
+
+
+def providers_for(device: str) -> tuple[str, ...]:
+    return (*DEVICE_PROVIDERS[device], "CPUExecutionProvider")
+
+
 MAX_SIDE = 6000  # the contract's limit; a 36 MP photo is 6000×6000
 
 # Real photos, largest first: the 7.3 MP DIS photo and a 2.5 MP Carvana product shot from the

@@ -19,7 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH, REPO, device_note, median, photo_at, write_result
+from bench.common import (
+    BENCH,
+    DEVICES,
+    REPO,
+    RESULT_SUFFIX,
+    device_note,
+    median,
+    photo_at,
+    write_result,
+)
 
 REMBG_PYTHON = BENCH / ".venv-rembg" / "bin" / "python"
 
@@ -36,15 +45,15 @@ OURS = (
 import sys, json
 from pathlib import Path
 from workers.models.registry import U2NETP, locate
-from workers.models.session import CPU, SessionConfig
+from workers.models.session import SessionConfig
+from bench.common import providers_for
 from workers.pipeline.segment import Segmenter
 from workers.pipeline.run import remove_background
 from workers.contract import JobOptions
 from workers.heap import reuse_freed_heap
 reuse_freed_heap()  # as a worker process does
-providers = {"cuda": ("CUDAExecutionProvider", CPU), "openvino": ("OpenVINOExecutionProvider", CPU)}
-providers = providers.get(sys.argv[2], (CPU,))
-segmenter = Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), SessionConfig(providers))
+config = SessionConfig(providers_for(sys.argv[2]))
+segmenter = Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), config)
 data = Path(sys.argv[1]).read_bytes()
 loaded = kib("VmRSS")
 png = remove_background(data, JobOptions(), segmenter)
@@ -87,7 +96,7 @@ def main() -> None:
     parser.add_argument("--megapixels", type=float, nargs="+", default=[36.0])
     parser.add_argument(
         "--device",
-        choices=("cpu", "cuda", "openvino"),
+        choices=DEVICES,
         default="cpu",
         help="openvino: ours on OpenVINO in bf16, run from bench/.venv-openvino (docs/models.md)",
     )
@@ -118,7 +127,7 @@ def main() -> None:
         rows.append(row)
         print(f"{photo.label()}: cutout peak {ours} MB, rembg peak {theirs} MB")
     write_result(
-        {"cpu": "memory", "cuda": "memory-gpu", "openvino": "memory-openvino"}[args.device],
+        "memory" + RESULT_SUFFIX[args.device],
         {
             "command": " ".join(["bench/memory.py", *sys.argv[1:]]),
             "device": device_note(args.device),

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import mixed_photos, write_result
+from bench.common import DEVICES, RESULT_SUFFIX, mixed_photos, write_result
 from bench.service_vs_rembg import Cutout, phase
-from bench.stack import DEVICES, cpu_seconds, provider_env, stack
+from bench.stack import cpu_seconds, provider_env, stack
 
 
 def _pids_of(pattern: str) -> list[int]:
@@ -67,9 +67,7 @@ def main() -> None:
         print(f"{name:9s} {ms:7.1f} ms of CPU per request")
     print(f"{completed} requests in {done['wall_s']:.1f} s: {completed / done['wall_s']:.2f}/s")
     write_result(
-        "service-cpu"
-        + ("" if args.device == "cpu" else f"-{args.device}")
-        + ("-plain" if args.no_refine else ""),
+        "service-cpu" + RESULT_SUFFIX[args.device] + ("-plain" if args.no_refine else ""),
         {
             "command": " ".join(["bench/service_cpu.py", *sys.argv[1:]]),
             "requests": completed,

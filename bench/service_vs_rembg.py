@@ -35,8 +35,17 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BENCH, device_note, median, mixed_photos, percentile, write_result
-from bench.stack import DEVICES, Stack, peak_rss_mb, pinned, provider_env, stack
+from bench.common import (
+    BENCH,
+    DEVICES,
+    RESULT_SUFFIX,
+    device_note,
+    median,
+    mixed_photos,
+    percentile,
+    write_result,
+)
+from bench.stack import Stack, peak_rss_mb, pinned, provider_env, stack
 from cutout import devstack
 
 REMBG = BENCH / ".venv-rembg" / "bin" / "rembg"
@@ -208,7 +217,7 @@ def main() -> None:
             "cutout_worker_processes_peak_mb": peak_rss_mb(ours.pids("worker")),
             "rembg_server_peak_mb": peak_rss_mb([rembg.pid]),
         }
-    name = "service-vs-rembg" + {"cpu": "", "cuda": "-gpu", "openvino": "-openvino"}[args.device]
+    name = "service-vs-rembg" + RESULT_SUFFIX[args.device]
     write_result(
         name + ("-plain" if args.no_refine else ""),
         {

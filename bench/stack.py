@@ -19,7 +19,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import REPO
+from bench.common import REPO, providers_for
 from cutout import devstack
 
 
@@ -182,21 +182,14 @@ def stack(
         yield result
 
 
-DEVICES = ("cpu", "cuda", "openvino")
-
-
 def provider_env(device: str) -> dict[str, str]:
     """The workers' execution providers for a benchmark's ``--device``: ``openvino`` runs them
     on OpenVINOExecutionProvider in bf16, and needs a venv with the ``openvino`` extra."""
-    if device == "cuda":
-        return {"CUTOUT_ORT_PROVIDERS": '["CUDAExecutionProvider", "CPUExecutionProvider"]'}
+    env = {"CUTOUT_ORT_PROVIDERS": json.dumps(list(providers_for(device)))}
     if device == "openvino":
         import onnxruntime
 
         if "OpenVINOExecutionProvider" not in onnxruntime.get_available_providers():
             raise SystemExit("this venv's onnxruntime has no OpenVINO provider (docs/models.md)")
-        return {
-            "CUTOUT_ORT_PROVIDERS": '["OpenVINOExecutionProvider", "CPUExecutionProvider"]',
-            "CUTOUT_OPENVINO_PRECISION": "bf16",
-        }
-    return {"CUTOUT_ORT_PROVIDERS": '["CPUExecutionProvider"]'}
+        env["CUTOUT_OPENVINO_PRECISION"] = "bf16"
+    return env

@@ -26,7 +26,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import device_note, median, photo_at, source_photos, write_result
+from bench.common import (
+    DEVICES,
+    RESULT_SUFFIX,
+    device_note,
+    median,
+    photo_at,
+    providers_for,
+    source_photos,
+    write_result,
+)
 from workers.pipeline.run import StageTimes
 
 STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload")
@@ -76,11 +85,10 @@ class CpuStageTimes(StageTimes):
 
 def load_segmenter(device: str, threads: int):
     from workers.models.registry import U2NETP, locate
-    from workers.models.session import CPU, OPENVINO, SessionConfig
+    from workers.models.session import SessionConfig
     from workers.pipeline.segment import Segmenter
 
-    providers = {"cuda": ("CUDAExecutionProvider", CPU), "openvino": (OPENVINO, CPU)}
-    config = SessionConfig(providers=providers.get(device, (CPU,)), intra_op_threads=threads)
+    config = SessionConfig(providers=providers_for(device), intra_op_threads=threads)
     return Segmenter.load(U2NETP, locate(U2NETP, Path("/nonexistent")), config)
 
 
@@ -97,7 +105,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--device",
-        choices=("cpu", "cuda", "openvino"),
+        choices=DEVICES,
         default="cpu",
         help="openvino: OpenVINO in bf16, from bench/.venv-openvino (docs/models.md)",
     )
@@ -185,8 +193,7 @@ def main() -> None:
                 + " ".join(f"{stage}={ms:.0f}" for stage, ms in medians.items())
             )
     write_result(
-        args.name
-        or {"cpu": "stages", "cuda": "stages-gpu", "openvino": "stages-openvino"}[args.device],
+        args.name or "stages" + RESULT_SUFFIX[args.device],
         {
             "command": " ".join(["bench/stages.py", *sys.argv[1:]]),
             "runs": args.runs,
