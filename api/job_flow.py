@@ -5,9 +5,11 @@ Order matters for money:
 0. a queue deeper than its bound refuses the job before anything is stored or charged;
 1. the input is stored first (in S3, or in Redis when small: storage/inline_inputs.py), so a
    storage failure charges nothing;
-2. the job row and its debit commit in one transaction;
-3. the Celery message is sent only after that commit, so a worker never sees a job that might
-   still roll back; if sending fails, the job is failed and refunded on the spot;
+2. the job row and its debit commit together: one autocommitted statement, or one transaction
+   with the Idempotency-Key it attaches (storage/db.py make_single_statement_sessionmaker);
+3. the Celery message is sent only after that commit (api/task_publisher.py), so a worker
+   never sees a job that might still roll back; if sending fails, the job is failed and
+   refunded on the spot;
 4. a synchronous caller that gives up waiting fails the job (and refunds it) unless a worker
    finished it first; the job row's conditional updates make these outcomes exclusive.
 
