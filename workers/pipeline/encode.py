@@ -42,13 +42,25 @@ def encode_png(rgba: np.ndarray, *, overwrite: bool = False, compact: bool = Fal
     """
     if not (overwrite and rgba.flags.writeable and rgba.flags.c_contiguous):
         rgba = np.array(rgba, order="C")
-    # Each pixel read as one little-endian 32-bit word has alpha as its top byte: words below
-    # 2²⁴ are the transparent pixels. One compare and store, ~8× faster than a broadcast mask.
-    pixels = rgba.view("<u4")[..., 0]
-    pixels[pixels < 1 << 24] = 0
-    if pixels.size <= FPNG_MAX_PIXELS and not compact:
+    clear_transparent(rgba)
+    if rgba.shape[0] * rgba.shape[1] <= FPNG_MAX_PIXELS and not compact:
         return with_fpng(rgba)
     return with_libpng(rgba)
+
+
+STRIP_ROWS = 256  # rows changed in place at a time (a whole-image temporary is 36–144 MB at 36 MP)
+
+
+def clear_transparent(rgba: np.ndarray) -> None:
+    """Every pixel with alpha 0 becomes (0, 0, 0, 0), in place, a strip of rows at a time.
+
+    Each pixel read as one little-endian 32-bit word has alpha as its top byte: words below
+    2²⁴ are the transparent pixels. One compare and store, ~8× faster than a broadcast mask.
+    """
+    words = rgba.view("<u4")[..., 0]
+    for top in range(0, words.shape[0], STRIP_ROWS):
+        strip = words[top : top + STRIP_ROWS]
+        strip[strip < 1 << 24] = 0
 
 
 def with_fpng(rgba: np.ndarray) -> bytes:
@@ -56,9 +68,15 @@ def with_fpng(rgba: np.ndarray) -> bytes:
 
 
 def with_libpng(rgba: np.ndarray) -> bytes:
-    """Swaps ``rgba``'s channels to BGRA in place (OpenCV's order): the caller is done with it."""
-    bgra = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA, dst=rgba)
-    ok, buffer = cv2.imencode(".png", bgra, _LIBPNG_PARAMS)
+    """Swaps ``rgba``'s channels to BGRA in place (OpenCV's order): the caller is done with it.
+
+    A strip at a time: ``cvtColor`` clones a source that is also its destination, which for the
+    whole image was a second copy of it (144 MB at 36 MP).
+    """
+    for top in range(0, rgba.shape[0], STRIP_ROWS):
+        strip = rgba[top : top + STRIP_ROWS]
+        cv2.cvtColor(strip, cv2.COLOR_RGBA2BGRA, dst=strip)
+    ok, buffer = cv2.imencode(".png", rgba, _LIBPNG_PARAMS)
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return buffer.tobytes()
