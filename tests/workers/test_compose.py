@@ -45,3 +45,19 @@ def test_input_transparency_caps_the_alpha():
     assert (rgba[10:, 7:9, 3] == 100).all()
     assert (rgba[:10, 7:9, 3] == 40).all()
     assert (rgba[10:, 9:, 3] == 255).all()
+
+
+def test_overwrite_puts_the_alpha_into_a_workspace_in_place():
+    """A decoder's four-channel workspace becomes the cut-out itself: no second image."""
+    workspace = decode(sample("coffee.jpg")).pixels
+    colours = workspace[..., :3].copy()
+    alpha = np.random.default_rng(1).integers(0, 256, workspace.shape[:2], dtype=np.uint8)
+    rgba = cut_out(workspace, alpha, None, overwrite=True)
+    assert rgba is workspace
+    assert np.array_equal(rgba[..., :3], colours)
+    assert np.array_equal(rgba[..., 3], alpha)
+
+    fresh = decode(sample("coffee.jpg")).pixels
+    rgba = cut_out(fresh, alpha, None)
+    assert not np.shares_memory(rgba, fresh), "without overwrite the caller's array is kept"
+    assert np.array_equal(rgba[..., 3], alpha)

@@ -341,3 +341,31 @@ def test_a_real_photo_decodes_to_its_pixels():
     expected = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     assert np.array_equal(decoded.rgb, expected)
     assert decoded.alpha is None
+
+
+@pytest.mark.parametrize("subsampling", [0, 1, 2])  # 4:4:4, 4:2:2, 4:2:0
+@pytest.mark.parametrize("progressive", [False, True])
+def test_colour_jpegs_decode_exactly_as_pillow_does(subsampling, progressive):
+    """Colour JPEGs take libjpeg-turbo's path into the workspace; their pixels must be Pillow's."""
+    photo = np.asarray(Image.open(io.BytesIO(sample("coffee.jpg"))).convert("RGB"))
+    data = encode(photo, "JPEG", quality=90, subsampling=subsampling, progressive=progressive)
+    decoded = decode(data)
+    assert decoded.pixels.shape == (*photo.shape[:2], 4)
+    assert np.array_equal(decoded.rgb, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_images_taller_than_a_strip_are_copied_whole(fmt):
+    """Pillow's images are copied into the workspace a strip of rows at a time."""
+    from workers.pipeline.decode import STRIP_ROWS
+
+    lossless = {"lossless": True, "exact": True} if fmt == "WEBP" else {}
+    rng = np.random.default_rng(7)
+    rgba = rng.integers(0, 256, (2 * STRIP_ROWS + 37, 90, 4), dtype=np.uint8)
+    decoded = decode(encode(rgba, fmt, **lossless))
+    assert np.array_equal(decoded.rgb, rgba[..., :3])
+    assert np.array_equal(decoded.alpha, rgba[..., 3])
+    opaque = rgba[..., :3].copy()
+    decoded = decode(encode(opaque, fmt, **lossless))
+    assert np.array_equal(decoded.rgb, opaque)
+    assert decoded.alpha is None

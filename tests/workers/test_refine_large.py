@@ -12,8 +12,8 @@ from workers.pipeline.decode import decode
 from workers.pipeline.refine import (
     MAX_WORKING_PIXELS,
     decontaminate,
+    enlarge_edges,
     mixed,
-    paste_edges,
     refine,
     refine_alpha,
     to_alpha,
@@ -39,23 +39,36 @@ def test_working_size_keeps_the_aspect_and_the_pixel_budget():
     assert abs(width / height - 2.0) < 0.01
 
 
-def test_paste_edges_equals_enlarging_the_whole_working_copy(large):
+@pytest.mark.parametrize("channels", [3, 4])
+def test_enlarge_edges_equals_enlarging_the_whole_working_copy(large, channels):
+    """With three channels or a decoder's four-channel workspace, whose fourth channel takes
+    the alpha in place."""
     rgb, segmenter = large
+    if channels == 4:
+        rgb = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
     height, width = rgb.shape[:2]
     size = working_size(height, width)
     small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     small_alpha = to_alpha(refine_alpha(small_rgb, segmenter.predict(small_rgb)))
     small_clean = decontaminate(small_rgb, small_alpha)
     alpha = cv2.resize(small_alpha, (width, height), interpolation=cv2.INTER_LINEAR)
-    partial = mixed(alpha)
-    assert partial.sum() > 10_000  # the photo has real edges to paste
+    pasted = rgb.copy()
+    enlarged = enlarge_edges(pasted, small_clean, small_alpha)
 
+    # remap places a point to 1/32 pixel, resize exactly: a level apart here and there.
+    alpha_difference = np.abs(enlarged.astype(np.int16) - alpha)
+    assert np.mean(alpha_difference <= 1) > 0.999
+    assert alpha_difference.max() <= 4
+    partial = mixed(enlarged)
+    assert partial.sum() > 10_000  # the photo has real edges to paste
     expected = rgb.copy()
     expected[partial] = cv2.resize(small_clean, (width, height))[partial]
-    pasted = rgb.copy()
-    paste_edges(pasted, small_clean, alpha)
+    if channels == 4:
+        assert np.shares_memory(enlarged, pasted)
+        assert np.array_equal(pasted[..., 3], enlarged)
+        pasted, expected, rgb = pasted[..., :3], expected[..., :3], rgb[..., :3]
 
-    # remap places a point to 1/32 pixel, resize exactly: a level or two apart on steep edges.
+    # The colours likewise: a level or two apart on steep edges.
     difference = np.abs(pasted.astype(np.int16) - expected)[partial]
     assert np.mean(difference <= 2) > 0.999
     assert difference.mean() < 0.3
@@ -77,12 +90,16 @@ def test_a_mask_made_at_the_working_size_gives_the_full_size_result(large):
 def test_overwrite_reuses_a_writeable_photo_and_never_a_read_only_one(large):
     rgb, segmenter = large
     mask = segmenter.predict(rgb, size=working_size(*rgb.shape[:2]))
-    writeable = rgb.copy()
-    colours, _ = refine(writeable, mask, overwrite=True)
+    writeable, own_mask = rgb.copy(), mask.copy()
+    colours, alpha = refine(writeable, own_mask, overwrite=True)
     assert colours is writeable
+    assert not np.array_equal(own_mask, mask), "the refined alpha is made in the caller's mask"
 
     read_only = rgb.copy()
     read_only.flags.writeable = False
+    kept = mask.copy()
+    colours, alpha = refine(read_only, mask)
+    assert np.array_equal(mask, kept), "without overwrite the mask is left alone"
     colours, alpha = refine(read_only, mask, overwrite=True)
     assert colours is not read_only
     assert np.array_equal(read_only, rgb)
@@ -98,12 +115,12 @@ def test_the_working_copys_heap_is_handed_back_before_the_full_size_arrays(large
     mask = segmenter.predict(rgb, size=working_size(*rgb.shape[:2]))
     events: list[str] = []
     monkeypatch.setattr(module, "return_free_heap", lambda: events.append("trim"))
-    real_paste = module.paste_edges
+    real_enlarge = module.enlarge_edges
     monkeypatch.setattr(
-        module, "paste_edges", lambda *args: (events.append("paste"), real_paste(*args))
+        module, "enlarge_edges", lambda *args: (events.append("enlarge"), real_enlarge(*args))[1]
     )
     refine(rgb, mask)
-    assert events == ["trim", "paste"]
+    assert events == ["trim", "enlarge"]
 
     events.clear()
     small = cv2.resize(rgb, (800, 773), interpolation=cv2.INTER_AREA)

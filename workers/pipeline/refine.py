@@ -159,16 +159,23 @@ class Points:
         ).reshape(-1, channels)[: self.count]
         return list(np.ascontiguousarray(values.T))
 
-    def colours(self, rgb: np.ndarray) -> Channels:
-        """The photo's colours at the points, in [0, 1]."""
-        pixels = np.ascontiguousarray(np.take(rgb.reshape(-1, 3), self.flat, axis=0).T)
-        return list(pixels.astype(np.float32) * np.float32(1 / 255))
+    def colours(self, pixels: np.ndarray) -> Channels:
+        """The photo's colours at the points, in [0, 1] (``pixels``: RGB, or RGB and a fourth
+        channel, see :func:`refine`)."""
+        taken = np.take(pixels.reshape(-1, pixels.shape[2]), self.flat, axis=0)
+        return list(np.ascontiguousarray(taken[:, :3].T).astype(np.float32) * np.float32(1 / 255))
 
     def scatter(self, image: np.ndarray, values: Channels | np.ndarray) -> None:
-        """Write values (one array, or one per channel) at the points of ``image``, in place."""
-        channels = image.shape[2] if image.ndim == 3 else 1
-        target = image.reshape(-1, channels) if channels > 1 else image.reshape(-1)
-        target[self.flat] = np.stack(values, axis=1) if channels > 1 else values
+        """Write values (one array, or one per channel: the first channels) at the points of
+        ``image``, in place."""
+        if image.ndim == 2:
+            image.reshape(-1)[self.flat] = values
+            return
+        target = image.reshape(-1, image.shape[2])
+        if len(values) == image.shape[2]:
+            target[self.flat] = np.stack(values, axis=1)
+        else:
+            target[self.flat, : len(values)] = np.stack(values, axis=1)
 
 
 def stacked(*groups: Channels) -> np.ndarray:
@@ -308,9 +315,15 @@ def _band(unsure: np.ndarray, radius: int, factor: int) -> np.ndarray:
 
 
 def refine_alpha(
-    rgb: np.ndarray, mask: np.ndarray, model_size: int = 320, *, grid: int | None = None
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    model_size: int = 320,
+    *,
+    grid: int | None = None,
+    in_place: bool = False,
 ) -> np.ndarray:
-    """The soft mask (H×W float32 in [0, 1]) refined from the photo's colours, same shape.
+    """The soft mask (H×W float32 in [0, 1]) refined from the photo's colours, same shape;
+    with ``in_place`` written into ``mask`` itself.
 
     The guided filter and the colour models run on the grid over the band's bounding box; the
     alpha of each band pixel is then computed from its own colour at full resolution. ``grid``
@@ -325,7 +338,7 @@ def refine_alpha(
     if box is None:
         return mask
     cells, size = _on_grid(box, factor)
-    colour = cv2.split(_shrink(rgb[cells], size))
+    colour = cv2.split(_shrink(rgb[cells], size))[:3]
     small_mask = cv2.resize(mask[cells], size, interpolation=cv2.INTER_AREA)
     coefficients = guided_coefficients(colour, small_mask, max(1, round(radius / factor)))
     guided = np.clip(_dot(coefficients, colour) + coefficients[3], 0.0, 1.0)
@@ -333,7 +346,7 @@ def refine_alpha(
     projection = colour_projection(*local_colours(colour, guided, colour_size))
 
     grids = stacked(coefficients, projection)
-    out = mask.copy()
+    out = mask if in_place else mask.copy()
     for points in Points.chunks(_band(unsure[box], radius, factor), box, width, factor):
         sampled = points.sample(grids)
         points.scatter(out, colour_alpha(points.colours(rgb), sampled[:4], sampled[4:]))
@@ -347,10 +360,16 @@ def mixed(alpha: np.ndarray) -> np.ndarray:
 
 
 def decontaminate(
-    rgb: np.ndarray, alpha: np.ndarray, model_size: int = 320, *, grid: int | None = None
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    model_size: int = 320,
+    *,
+    grid: int | None = None,
+    in_place: bool = False,
 ) -> np.ndarray:
     """Colours freed from background spill where alpha (uint8) is :func:`mixed`; others
-    unchanged.
+    unchanged. With ``in_place`` they are written into ``rgb`` itself (each pixel is read before
+    it is written, and the grid is made first).
 
     Both blur-fusion passes run on the grid; the final correction uses each partial pixel's own
     colour and alpha at full resolution. ``grid`` as in :func:`refine_alpha`.
@@ -363,13 +382,13 @@ def decontaminate(
     if box is None:
         return rgb
     cells, size = _on_grid(box, factor)
-    image = cv2.split(_shrink(rgb[cells], size))
+    image = cv2.split(_shrink(rgb[cells], size))[:3]
     weight = _shrink(alpha[cells], size)
     mean_fg, mean_bg = local_colours(image, weight, max(3, round(large / factor)))
     coarse = corrected_foreground(image, weight, mean_fg, mean_bg)
     sums = stacked(weighted_sums(weight, max(3, round(6 / factor)), coarse, mean_bg))
 
-    out = rgb.copy()
+    out = rgb if in_place else rgb.copy()
     for points in Points.chunks(partial[box], box, width, factor):
         a = alpha.reshape(-1)[points.flat].astype(np.float32) * np.float32(1 / 255)
         fine_fg, fine_bg = means(points.sample(sums))
@@ -397,30 +416,41 @@ def working_size(height: int, width: int) -> tuple[int, int]:
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
-STRIP = 64  # photo rows whose edge colours are enlarged at a time (see paste_edges)
+STRIP = 64  # photo rows enlarged at a time (see enlarge_edges)
 
 
-def paste_edges(rgb: np.ndarray, small_clean: np.ndarray, alpha: np.ndarray) -> None:
-    """Enlarge the working copy's decontaminated colours onto ``rgb``'s :func:`mixed` pixels,
-    in place, a strip of rows at a time.
+def enlarge_edges(
+    pixels: np.ndarray, small_clean: np.ndarray, small_alpha: np.ndarray
+) -> np.ndarray:
+    """The working copy's alpha enlarged to ``pixels``' size, and its decontaminated colours
+    pasted onto the :func:`mixed` pixels of ``pixels``, in place, a strip of rows at a time.
 
-    Bilinear, with the same pixel-centre alignment as ``cv2.resize``; enlarging the whole
-    working copy at once made a full-size RGB image (108 MB at 36 MP) to use a few percent of it.
+    Bilinear, with the same pixel-centre alignment as ``cv2.resize``. Nothing full-size is made:
+    enlarging the working copy's colours at once made a full-size RGB image (108 MB at 36 MP)
+    to use a few percent of it, and a decoder's H×W×4 workspace takes the alpha in its fourth
+    channel (the alpha returned is a view of it) instead of a separate 36 MB array.
     """
-    height, width = alpha.shape
-    small_height, small_width = small_clean.shape[:2]
+    height, width = pixels.shape[:2]
+    workspace = pixels.shape[2] == 4
+    alpha = pixels[..., 3] if workspace else np.empty((height, width), np.uint8)
+    small_height, small_width = small_alpha.shape
     map_x = (np.arange(width, dtype=np.float32) + 0.5) * np.float32(small_width / width) - 0.5
     for top in range(0, height, STRIP):
         rows = slice(top, min(height, top + STRIP))
-        where = mixed(alpha[rows])
-        if not where.any():
-            continue
         y = (np.arange(rows.start, rows.stop, dtype=np.float32) + 0.5) * np.float32(
             small_height / height
         ) - 0.5
         xs, ys = np.meshgrid(map_x, y)
-        strip = cv2.remap(small_clean, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        rgb[rows][where] = strip[where]
+        strip_alpha = _enlarged(small_alpha, xs, ys)
+        where = mixed(strip_alpha)
+        if where.any():
+            pixels[rows][where] = _enlarged(small_clean, xs, ys)[where]  # all four channels
+        alpha[rows] = strip_alpha  # so the alpha goes in after the colours
+    return alpha
+
+
+def _enlarged(small: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    return cv2.remap(small, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def refine(
@@ -433,12 +463,16 @@ def refine(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Colours and 8-bit alpha of the cut-out: refined, or the plain mask when disabled.
 
+    ``rgb`` is H×W×3, or a decoder's H×W×4 workspace (colours first, the fourth channel
+    ignored); the colours come back in the same layout. A large photo's alpha may come back
+    as a view of the workspace's fourth channel (:func:`enlarge_edges`).
+
     ``mask`` is at the photo's size or, for a photo above ``MAX_WORKING_PIXELS``, at
     :func:`working_size` (a full-size mask is shrunk to it). Above that size the refinement
     runs on a shrunken copy (the model saw 320² px anyway) and its alpha and edge colours are
     scaled back up, so a 36 MP photo does not hold a dozen full-size images at once. With
-    ``overwrite`` the edge colours are written into ``rgb`` itself (the caller is done with the
-    photo): one full-size copy fewer.
+    ``overwrite`` the edge colours are written into ``rgb`` itself, and the refined alpha into
+    ``mask`` (the caller is done with both): one full-size copy fewer of each.
     """
     height, width = rgb.shape[:2]
     if not enabled:
@@ -447,19 +481,19 @@ def refine(
             alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
         return rgb, alpha
     size = working_size(height, width)
+    own_mask = overwrite and mask.flags.writeable
     if mask.shape != (size[1], size[0]):
-        mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+        mask, own_mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA), True
+    writeable = overwrite and rgb.flags.writeable
     if size == (width, height):
-        alpha = to_alpha(refine_alpha(rgb, mask, model_size))
-        return decontaminate(rgb, alpha, model_size), alpha
+        alpha = to_alpha(refine_alpha(rgb, mask, model_size, in_place=own_mask))
+        return decontaminate(rgb, alpha, model_size, in_place=writeable), alpha
     small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    small_alpha = to_alpha(refine_alpha(small_rgb, mask, model_size))
-    small_clean = decontaminate(small_rgb, small_alpha, model_size)
-    del small_rgb
+    small_alpha = to_alpha(refine_alpha(small_rgb, mask, model_size, in_place=own_mask))
+    del mask
+    small_clean = decontaminate(small_rgb, small_alpha, model_size, in_place=True)
     # The working copy's temporaries stay in the heap for reuse (workers/heap.py); the
     # full-size arrays coming next are the job's peak, so hand them back first.
     return_free_heap()
-    alpha = cv2.resize(small_alpha, (width, height), interpolation=cv2.INTER_LINEAR)
-    colours = rgb if overwrite and rgb.flags.writeable else rgb.copy()
-    paste_edges(colours, small_clean, alpha)
-    return colours, alpha
+    colours = rgb if writeable else rgb.copy()
+    return colours, enlarge_edges(colours, small_clean, small_alpha)

@@ -71,19 +71,20 @@ def run_pipeline(
     with times.stage("decode"):
         image = decode(data)
     # Refinement of a large photo works on a shrunken copy: the mask is made at that size.
-    size = working_size(*image.rgb.shape[:2]) if refine_edges else None
-    mask = segmenter.predict(image.rgb, times, size)
+    size = working_size(*image.pixels.shape[:2]) if refine_edges else None
+    mask = segmenter.predict(image.pixels, times, size)
     require_foreground(mask)
     with times.stage("refine"):
-        rgb, alpha = refine(
-            image.rgb, mask, segmenter.spec.input_size, enabled=refine_edges, overwrite=True
+        # The decoder's H×W×4 workspace is refined, then cut out, in place.
+        pixels, alpha = refine(
+            image.pixels, mask, segmenter.spec.input_size, enabled=refine_edges, overwrite=True
         )
         # Arrays are freed as soon as they are used up: at 36 MP each is 36–144 MB of the
-        # worker's peak (the photo itself goes before the RGBA is made, if refine copied it).
+        # worker's peak.
         input_alpha = image.alpha
         del mask, image
-        rgba = cut_out(rgb, alpha, input_alpha)
-        del alpha, rgb, input_alpha
+        rgba = cut_out(pixels, alpha, input_alpha, overwrite=True)
+        del alpha, pixels, input_alpha
     light = None
     if options.shadow is not None:
         with times.stage("shadow"):

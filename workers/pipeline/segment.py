@@ -46,17 +46,20 @@ class Segmenter:
     def providers(self) -> list[str]:
         return self._session.get_providers()
 
-    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+    def preprocess(self, pixels: np.ndarray) -> np.ndarray:
         """Resize to the network's square input and normalise, as the model was trained.
 
+        ``pixels``: H×W×3 RGB, or a decoder's H×W×4 workspace whose fourth channel is dropped
+        after shrinking (its colours as a ``[..., :3]`` view would make OpenCV copy the photo).
         Area averaging when both sides shrink; cubic when a side grows, since OpenCV's area
         interpolation degrades to nearest-neighbour blocks when enlarging (on the development
         set's 267–400 px photos that cost 4 IoU points on some images).
         """
         size = self.spec.input_size
-        height, width = rgb.shape[:2]
+        height, width = pixels.shape[:2]
         interpolation = cv2.INTER_AREA if min(height, width) >= size else cv2.INTER_CUBIC
-        small = cv2.resize(rgb, (size, size), interpolation=interpolation).astype(np.float32)
+        resized = cv2.resize(pixels, (size, size), interpolation=interpolation)
+        small = resized[..., :3].astype(np.float32)
         np.clip(small, 0, 255, out=small)
         small *= 1.0 / max(float(small.max()), 1e-6)
         small -= self._mean
@@ -81,7 +84,7 @@ class Segmenter:
 
     def predict(
         self,
-        rgb: np.ndarray,
+        pixels: np.ndarray,
         times: StageTimes | None = None,
         size: tuple[int, int] | None = None,
     ) -> np.ndarray:
@@ -92,8 +95,8 @@ class Segmenter:
         ``resize`` stage and the network itself as ``inference``.
         """
         with _stage(times, "resize"):
-            batch = self.preprocess(rgb)
-        height, width = rgb.shape[:2]
+            batch = self.preprocess(pixels)
+        height, width = pixels.shape[:2]
         with _stage(times, "inference"):
             mask = self.infer(batch, release_memory=height * width > RELEASE_ARENA_ABOVE_PIXELS)[0]
         with _stage(times, "resize"):
