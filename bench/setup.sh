@@ -21,10 +21,13 @@ fi
 "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null || "$VENV/bin/pip" install --quiet 'matplotlib>=3.8'
 
 OPENVINO=bench/.venv-openvino
-if ! "$OPENVINO/bin/python" -c 'import cutout, openvino' 2>/dev/null; then
+if [[ ! -x $OPENVINO/bin/python ]]; then
   python3 -m venv "$OPENVINO"
   "$OPENVINO/bin/pip" install --quiet --upgrade pip
-  "$OPENVINO/bin/pip" install --quiet -e '.[openvino,test]'
+fi
+# On every run, so that the venv follows pyproject.toml (a dependency added since lands here too).
+"$OPENVINO/bin/pip" install --quiet -e '.[openvino,test]'
+if "$OPENVINO/bin/pip" show --quiet onnxruntime 2>/dev/null; then
   "$OPENVINO/bin/pip" uninstall --quiet -y onnxruntime
   "$OPENVINO/bin/pip" install --quiet --force-reinstall --no-deps onnxruntime-openvino
 fi
