@@ -65,7 +65,7 @@ def main() -> None:
         for threads in (1, 2):
             session = open_session(path, SessionConfig(("CPUExecutionProvider",), None, threads))
             segmenter = Segmenter(U2NETP, session)
-            inputs = [segmenter.preprocess(decode(p.read_bytes()).rgb) for p in photos]
+            inputs = [segmenter.preprocess(decode(p.read_bytes()).pixels) for p in photos]
             batch = np.concatenate(inputs)
             singles = np.concatenate([segmenter.infer(x) for x in inputs])
             assert np.allclose(segmenter.infer(batch), singles, atol=1e-4)

@@ -93,8 +93,8 @@ def main() -> None:
     segmenter = Segmenter.load(U2NETP, weights, SessionConfig((CPU,), intra_op_threads=1))
     photo = photo_at(args.megapixels)
     image = decode(photo.path.read_bytes())
-    mask = segmenter.predict(image.rgb)
-    rgba = cut_out(*refine(image.rgb, mask), image.alpha)
+    mask = segmenter.predict(image.pixels)
+    rgba = cut_out(*refine(image.pixels, mask), image.alpha)
 
     encoding = compare(
         {
@@ -112,8 +112,10 @@ def main() -> None:
     by_photo = {}
     for source in source_photos():
         other = photo_at(args.megapixels, source)
-        pixels = decode(other.path.read_bytes())
-        cutout = zeroed(cut_out(*refine(pixels.rgb, segmenter.predict(pixels.rgb)), pixels.alpha))
+        decoded = decode(other.path.read_bytes())
+        cutout = zeroed(
+            cut_out(*refine(decoded.pixels, segmenter.predict(decoded.pixels)), decoded.alpha)
+        )
         by_photo[other.label()] = compare(
             {
                 "libpng": lambda c=cutout: with_libpng(c.copy()),
@@ -126,7 +128,7 @@ def main() -> None:
         weights,
         SessionConfig((CPU,), intra_op_threads=1),
     )
-    batch = segmenter.preprocess(image.rgb)
+    batch = segmenter.preprocess(image.pixels)
     inference = compare(
         {
             "U²-Netp as exported (run-time upsampling sizes)": lambda: exported.infer(batch),

@@ -100,8 +100,8 @@ def main() -> None:
         items = list(csv.DictReader(rows))
     photos, truths = {}, {}
     for item in items:
-        rgb = decode((EVAL_DIR / item["image"]).read_bytes()).rgb
-        photos[Path(item["image"]).stem] = segmenter.preprocess(rgb)
+        pixels = decode((EVAL_DIR / item["image"]).read_bytes()).pixels
+        photos[Path(item["image"]).stem] = segmenter.preprocess(pixels)
         gt = cv2.imread(str(EVAL_DIR / item["gt"]), cv2.IMREAD_GRAYSCALE)
         truths[Path(item["image"]).stem] = gt >= 128
 

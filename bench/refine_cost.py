@@ -83,13 +83,14 @@ def main() -> None:
     report = {}
     for name in ("carvana_0cdf5b5d0ce1_01", "am_GT12", "am_GT13"):
         data = photo(name)
-        rgb = decode(data).rgb
-        mask = segmenter.predict(rgb)
+        pixels = decode(data).pixels  # the job's four-channel workspace
+        rgb = np.ascontiguousarray(pixels[..., :3])  # what older refine.py took
+        mask = segmenter.predict(pixels)
         full, plain, refine_only, before = [], [], [], []
         for _ in range(args.repeat):
             full.append(cpu(remove_background, data, JobOptions(), segmenter))
             plain.append(cpu(remove_background, data, JobOptions(), segmenter, refine_edges=False))
-            refine_only.append(cpu(refine_module.refine, rgb, mask))
+            refine_only.append(cpu(refine_module.refine, pixels, mask))
             if baseline is not None:
                 before.append(cpu(baseline, rgb, mask))
         row = {

@@ -49,7 +49,7 @@ KNOWN_LIGHTS = [ShadowOptions(x=-0.9, y=0.1, z=0.5), ShadowOptions(x=0.8, y=-0.4
 def placed(segmenter: Segmenter, name: str) -> np.ndarray:
     """The sample's cut-out, scaled to 45% of the canvas height, standing at 62% of it."""
     image = decode((SAMPLES / name).read_bytes())
-    rgba = cut_out(*refine(image.rgb, segmenter.predict(image.rgb)), image.alpha)
+    rgba = cut_out(*refine(image.pixels, segmenter.predict(image.pixels)), image.alpha)
     rows = np.flatnonzero((rgba[..., 3] >= 128).any(axis=1))
     columns = np.flatnonzero((rgba[..., 3] >= 128).any(axis=0))
     rgba = rgba[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]

@@ -44,7 +44,7 @@ def cutout(segmenter: Segmenter):
     def make(name: str) -> np.ndarray:
         if name not in made:
             image = decode(eval_item(name).image.read_bytes())
-            rgb, alpha = refine(image.rgb, segmenter.predict(image.rgb))
+            rgb, alpha = refine(image.pixels, segmenter.predict(image.pixels))
             made[name] = cut_out(rgb, alpha, image.alpha)
         return made[name]
 

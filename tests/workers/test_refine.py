@@ -155,3 +155,21 @@ def test_refinement_can_be_turned_off():
     colours, alpha = refine(rgb, mask, enabled=False)
     assert colours is rgb
     assert np.array_equal(alpha, to_alpha(mask))
+
+
+def test_a_workspace_and_a_view_of_its_colours_refine_alike(segmenter):
+    """The job refines the decoder's four-channel workspace in place; three-channel photos, and
+    a strided view of a workspace's colours, give the same colours and alpha."""
+    rgb, _ = upscaled("am_GT06")
+    mask = segmenter.predict(rgb)
+    colours, alpha = refine(rgb, mask)
+
+    workspace = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
+    in_place, in_place_alpha = refine(workspace, mask.copy(), overwrite=True)
+    assert in_place is workspace
+    assert np.array_equal(in_place[..., :3], colours)
+    assert np.array_equal(in_place_alpha, alpha)
+
+    from_view, view_alpha = refine(cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)[..., :3], mask)
+    assert np.array_equal(from_view, colours)
+    assert np.array_equal(view_alpha, alpha)

@@ -475,6 +475,8 @@ def refine(
     ``mask`` (the caller is done with both): one full-size copy fewer of each.
     """
     height, width = rgb.shape[:2]
+    if not rgb.flags.c_contiguous:  # e.g. a workspace's [..., :3] view: numpy and OpenCV would
+        rgb = np.ascontiguousarray(rgb)  # each copy it again and again
     if not enabled:
         alpha = to_alpha(mask)
         if alpha.shape != (height, width):
