@@ -59,6 +59,7 @@ class WorkerRuntime:
             intra_op_threads=self.settings.ort_intra_op_threads,
             inter_op_threads=self.settings.ort_inter_op_threads,
             openvino_precision=self.settings.openvino_precision,
+            allow_spinning=self.settings.ort_allow_spinning,
         )
 
     @cached_property

@@ -63,3 +63,21 @@ def test_the_worker_passes_its_thread_budget_and_precision_to_the_session(monkey
     config = WorkerRuntime(Settings()).session_config
     assert config.intra_op_threads == 1
     assert config.openvino_precision == "f32"
+
+
+def test_idle_threads_do_not_spin_unless_the_operator_asks(monkeypatch):
+    """Worker processes share the cores: a spinning pool keeps a core from the other process."""
+    from pathlib import Path
+
+    from workers.models.registry import U2NETP, locate
+    from workers.models.session import SessionConfig, open_session
+
+    assert WorkerRuntime(Settings()).session_config.allow_spinning is False
+    monkeypatch.setenv("CUTOUT_ORT_ALLOW_SPINNING", "true")
+    assert WorkerRuntime(Settings()).session_config.allow_spinning is True
+
+    weights = locate(U2NETP, Path("/nonexistent"))
+    for allow, entry in ((False, "0"), (True, "1")):
+        config = SessionConfig((CPU,), intra_op_threads=2, allow_spinning=allow)
+        options = open_session(weights, config).get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == entry

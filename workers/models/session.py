@@ -41,6 +41,7 @@ class SessionConfig:
     intra_op_threads: int = 0
     inter_op_threads: int = 1
     openvino_precision: str = "bf16"
+    allow_spinning: bool = False  # see Settings.ort_allow_spinning
 
 
 def choose_providers(
@@ -126,6 +127,9 @@ def open_session(
     options.enable_mem_pattern = False
     options.intra_op_num_threads = config.intra_op_threads
     options.inter_op_num_threads = config.inter_op_threads
+    options.add_session_config_entry(
+        "session.intra_op.allow_spinning", "1" if config.allow_spinning else "0"
+    )
     share_cpu_arena()
     options.add_session_config_entry("session.use_env_allocators", "1")
     providers = choose_providers(
