@@ -279,7 +279,7 @@ def service_section(result: dict, plot: str = "service_vs_rembg") -> list[str]:
         "concurrency",
         "requests/phase",
         "cutout img/s",
-        "rembg img/s",
+        "rembg img/s (its threads)",
         "ratio",
         "cutout p50 / p95 s",
         "rembg p50 / p95 s",
@@ -287,14 +287,27 @@ def service_section(result: dict, plot: str = "service_vs_rembg") -> list[str]:
     ]
     body = [
         f"| {row['concurrency']} | {row['requests_per_phase']} | "
-        f"{row['cutout']['throughput_rps']:.3f} | {row['rembg']['throughput_rps']:.3f} | "
-        f"**{row['throughput_ratio_cutout_over_rembg']:.2f}×** | "
+        f"{row['cutout']['throughput_rps']:.3f} | {row['rembg']['throughput_rps']:.3f}"
+        f"{rembg_threads(row)} | **{row['throughput_ratio_cutout_over_rembg']:.2f}×** | "
         f"{row['cutout']['latency_p50_s']:.2f} / {row['cutout']['latency_p95_s']:.2f} | "
         f"{row['rembg']['latency_p50_s']:.2f} / {row['rembg']['latency_p95_s']:.2f} | "
         f"{row['cutout']['errors']} / {row['rembg']['errors']} |"
         for row in rows
     ]
     return table(header, body)
+
+
+def rembg_threads(row: dict) -> str:
+    """Which OMP_NUM_THREADS the compared rembg ran with, and the other settings' rates."""
+    measured = row.get("rembg_by_threads")
+    if not measured:
+        return ""
+    others = ", ".join(
+        f"{threads}: {stats['throughput_rps']:.3f}"
+        for threads, stats in measured.items()
+        if int(threads) != row["rembg"]["omp_num_threads"]
+    )
+    return f" ({row['rembg']['omp_num_threads']}{'; ' + others if others else ''})"
 
 
 def memory_section(result: dict) -> list[str]:

@@ -102,3 +102,12 @@ def test_docker_compose_config_accepts_it():
             [*cli, *profile, "config", "--quiet"], cwd=REPO, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr
+
+
+def test_the_cpu_worker_runs_a_process_per_core_each_allowed_every_core():
+    """Threads left at 0 would follow the host's core count, not the container's CPU limit."""
+    worker = SERVICES["worker"]
+    cores = int(float(worker["deploy"]["resources"]["limits"]["cpus"]))
+    assert int(worker["environment"]["CUTOUT_WORKER_CONCURRENCY"]) == cores
+    assert int(worker["environment"]["CUTOUT_ORT_INTRA_OP_THREADS"]) == cores
+    assert worker["environment"]["CUTOUT_DATABASE_URL"], "the shared settings are still merged in"
