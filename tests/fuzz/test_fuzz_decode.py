@@ -61,6 +61,7 @@ def _check(data: bytes) -> None:
     assert decoded.rgb.dtype == np.uint8
     assert decoded.rgb.ndim == 3
     assert decoded.rgb.shape[2] == 3
+    assert decoded.pixels.shape == (*decoded.rgb.shape[:2], 4)
     assert max(decoded.rgb.shape[:2]) <= MAX_SIDE
     if decoded.alpha is not None:
         assert decoded.alpha.shape == decoded.rgb.shape[:2]

@@ -6,9 +6,10 @@ next to the photo (at 36 MP that is 144 MB off the worker's peak; ``bench/memory
 
 * Colour JPEGs, most of what arrives, are decoded by libjpeg-turbo through ``simplejpeg``
   straight into the workspace: no copy at all, where Pillow decoded into its own image and
-  ``np.asarray`` then held two more copies (its ``tobytes`` chunks and their join), and ~3× faster
-  (8 vs 24 ms at 2.5 MP, ``bench/stages.py``). The pixels are identical to Pillow's: same
-  library, same default DCT and upsampling (``tests/workers/test_decode_corpus.py``).
+  ``np.asarray`` then held two more copies (its ``tobytes`` chunks and their join); and faster:
+  the decode stage went from 11–14 to 5–9 ms at 2.5 MP and from 380 to 98 ms at 36 MP
+  (``bench/stages.py``, same host). The pixels are identical to Pillow's: same library, same
+  default DCT and upsampling (``tests/workers/test_decode_corpus.py``).
 * Everything else goes through Pillow and is copied into the workspace a strip of rows at a time.
 
 Untrusted bytes meet a C decoder here, so the order matters:
