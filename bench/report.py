@@ -353,6 +353,33 @@ def ingress_section(result: dict) -> list[str]:
     return lines
 
 
+OPT_IN = "…the same, workers on OpenVINO in bfloat16 (opt-in)"
+
+
+def stage_targets(rows: list[dict], label: str) -> list[str]:
+    """The stage target's rows: each 2.5 MP photo's share beyond inference, wall and CPU."""
+    lines = []
+    for row in rows:
+        share = row["non_inference_share"]
+        cpu_share = row.get("cpu_non_inference_share", share)
+        lines.append(
+            f"| {label} | {share * 100:.0f}% of wall-clock time, {cpu_share * 100:.0f}% of "
+            f"CPU time ({row['photo']}) | {verdict(share <= 0.30)} (wall), "
+            f"{verdict(cpu_share <= 0.30)} (CPU) |"
+        )
+    return lines
+
+
+def memory_target(result: dict, label: str) -> str:
+    """The memory target's row, from the largest photo of a bench/memory.py run."""
+    big = max(result["rows"], key=lambda row: row["megapixels"])
+    peak, ratio = big["cutout"]["peak_mb"], big["peak_ratio_cutout_over_rembg"]
+    return (
+        f"| {label} | {peak:.0f} MB, {ratio:.2f}× rembg's ({big['rembg']['peak_mb']:.0f} MB) | "
+        f"{verdict(peak <= 1536)} (1.5 GB), {verdict(ratio <= 0.5)} (½ rembg) |"
+    )
+
+
 def main() -> None:
     PLOTS.mkdir(parents=True, exist_ok=True)
     stages, service, memory, ingress, gpu, plain = (
@@ -386,25 +413,10 @@ def main() -> None:
     targets: list[str] = []
     if stages:
         lines, near = stages_section(stages)
-        for row in near:
-            share = row["non_inference_share"]
-            cpu_share = row.get("cpu_non_inference_share", share)
-            targets.append(
-                f"| At ~2.5 MP, everything beyond inference ≤ 30% of job time | "
-                f"{share * 100:.0f}% of wall-clock time, {cpu_share * 100:.0f}% of CPU time "
-                f"({row['photo']}) | {verdict(share <= 0.30)} (wall), "
-                f"{verdict(cpu_share <= 0.30)} (CPU) |"
-            )
+        targets += stage_targets(near, "At ~2.5 MP, everything beyond inference ≤ 30% of job time")
         stages_openvino = load("stages-openvino")
-        for row in rows_of(stages_openvino) if stages_openvino else []:
-            share = row["non_inference_share"]
-            cpu_share = row["cpu_non_inference_share"]
-            targets.append(
-                f"| …the same, workers on OpenVINO in bfloat16 (opt-in) | "
-                f"{share * 100:.0f}% of wall-clock time, {cpu_share * 100:.0f}% of CPU time "
-                f"({row['photo']}) | {verdict(share <= 0.30)} (wall), "
-                f"{verdict(cpu_share <= 0.30)} (CPU) |"
-            )
+        if stages_openvino:
+            targets += stage_targets(rows_of(stages_openvino), OPT_IN)
         out += [
             "## Stages",
             "",
@@ -530,22 +542,10 @@ def main() -> None:
         ]
     if memory:
         lines = memory_section(memory)
-        big = max(memory["rows"], key=lambda row: row["megapixels"])
-        peak, ratio = big["cutout"]["peak_mb"], big["peak_ratio_cutout_over_rembg"]
-        targets.append(
-            f"| Worker peak RSS at 36 MP ≤ 1.5 GB and ≤ ½ rembg's | {peak:.0f} MB, "
-            f"{ratio:.2f}× rembg's ({big['rembg']['peak_mb']:.0f} MB) | "
-            f"{verdict(peak <= 1536)} (1.5 GB), {verdict(ratio <= 0.5)} (½ rembg) |"
-        )
+        targets.append(memory_target(memory, "Worker peak RSS at 36 MP ≤ 1.5 GB and ≤ ½ rembg's"))
         memory_openvino = load("memory-openvino")
         if memory_openvino:
-            big = max(memory_openvino["rows"], key=lambda row: row["megapixels"])
-            peak, ratio = big["cutout"]["peak_mb"], big["peak_ratio_cutout_over_rembg"]
-            targets.append(
-                f"| …the same, workers on OpenVINO in bfloat16 (opt-in) | {peak:.0f} MB, "
-                f"{ratio:.2f}× rembg's ({big['rembg']['peak_mb']:.0f} MB) | "
-                f"{verdict(peak <= 1536)} (1.5 GB), {verdict(ratio <= 0.5)} (½ rembg) |"
-            )
+            targets.append(memory_target(memory_openvino, OPT_IN))
         out += [
             "## Memory",
             "",
