@@ -369,3 +369,13 @@ def test_images_taller_than_a_strip_are_copied_whole(fmt):
     decoded = decode(encode(opaque, fmt, **lossless))
     assert np.array_equal(decoded.rgb, opaque)
     assert decoded.alpha is None
+
+
+def test_a_jpeg_with_a_libjpeg_warning_is_decoded_as_pillow_decodes_it():
+    """Stray bytes before a marker make libjpeg warn; strict decoding stops, Pillow decodes."""
+    data = sample("coffee.jpg")
+    marker = data.index(b"\xff\xdb")  # the first quantisation table
+    warned = data[:marker] + b"\x12\x34\x56" + data[marker:]
+    decoded = decode(warned)
+    assert np.array_equal(decoded.rgb, np.asarray(Image.open(io.BytesIO(warned)).convert("RGB")))
+    assert decoded.pixels.shape[2] == 4

@@ -30,6 +30,7 @@ first frame. Embedded ICC profiles are not applied (docs/untrusted-input.md).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from dataclasses import dataclass
@@ -94,8 +95,10 @@ def _oriented(image: Image.Image) -> Image.Image:
 def _colour_jpeg(data: bytes, opened: Image.Image) -> Decoded:
     """A three-channel JPEG decoded by libjpeg-turbo into the workspace, then turned upright.
 
-    ``strict``: a truncated or corrupt stream raises (as Pillow does) instead of returning a
-    half-grey image.
+    ``strict``: libjpeg's first warning raises ``ValueError``, and the caller hands the file to
+    Pillow, which decides as it always has: stray bytes between segments (a warning some
+    cameras' files carry) are decoded, a truncated stream is refused. Lenient decoding here
+    would return a truncated photo's missing rows as grey.
     """
     pixels = np.empty((opened.height, opened.width, 4), np.uint8)
     simplejpeg.decode_jpeg(data, colorspace="RGBX", buffer=pixels, strict=True)
@@ -155,7 +158,8 @@ def decode(data: bytes, *, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE) -
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[info.format]) as opened:
                 if info.format == "JPEG" and opened.mode == "RGB":
-                    return _colour_jpeg(data, opened)
+                    with contextlib.suppress(ValueError):
+                        return _colour_jpeg(data, opened)
                 opened.seek(0)  # animated PNG/WebP: the first frame
                 # Pixels first: reading EXIF may load a PNG, and a failed load must not be
                 # swallowed by the EXIF fallback (a second load() would return half an image).
