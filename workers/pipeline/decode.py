@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import simplejpeg
-from PIL import ExifTags, Image, ImageChops, ImageOps
+from PIL import ExifTags, Image, ImageChops
 
 from storage.error_codes import ErrorCode
 from storage.image_probe import DECODE_ERRORS, ImageRejected, probe
@@ -86,14 +86,17 @@ def _orientation(image: Image.Image) -> int:
     return orientation if orientation in _UPRIGHT else 1
 
 
-def _oriented(image: Image.Image) -> Image.Image:
-    """The image as EXIF says to show it. Upright images are returned as they are (no copy of a
-    6000×6000 frame for nothing)."""
-    return ImageOps.exif_transpose(image) if _orientation(image) != 1 else image
+def _upright(decoded: Decoded, orientation: int) -> Decoded:
+    """The pixels (and alpha) as EXIF says to show them, whichever decoder made them. Upright
+    images are returned as they are (no copy of a 6000×6000 frame for nothing)."""
+    if orientation == 1:
+        return decoded
+    turn = _UPRIGHT[orientation]
+    return Decoded(turn(decoded.pixels), None if decoded.alpha is None else turn(decoded.alpha))
 
 
 def _colour_jpeg(data: bytes, opened: Image.Image) -> Decoded:
-    """A three-channel JPEG decoded by libjpeg-turbo into the workspace, then turned upright.
+    """A three-channel JPEG decoded by libjpeg-turbo into the workspace.
 
     ``strict``: libjpeg's first warning raises ``ValueError``, and the caller hands the file to
     Pillow, which decides as it always has: stray bytes between segments (a warning some
@@ -102,8 +105,7 @@ def _colour_jpeg(data: bytes, opened: Image.Image) -> Decoded:
     """
     pixels = np.empty((opened.height, opened.width, 4), np.uint8)
     simplejpeg.decode_jpeg(data, colorspace="RGBX", buffer=pixels, strict=True)
-    orientation = _orientation(opened)
-    return Decoded(pixels if orientation == 1 else _UPRIGHT[orientation](pixels), None)
+    return Decoded(pixels, None)
 
 
 def _workspace(image: Image.Image, rawmode: str) -> np.ndarray:
@@ -159,14 +161,12 @@ def decode(data: bytes, *, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE) -
             with Image.open(io.BytesIO(data), formats=[info.format]) as opened:
                 if info.format == "JPEG" and opened.mode == "RGB":
                     with contextlib.suppress(ValueError):
-                        return _colour_jpeg(data, opened)
+                        return _upright(_colour_jpeg(data, opened), _orientation(opened))
                 opened.seek(0)  # animated PNG/WebP: the first frame
                 # Pixels first: reading EXIF may load a PNG, and a failed load must not be
                 # swallowed by the EXIF fallback (a second load() would return half an image).
                 opened.load()
-                image = _oriented(opened)
-                if _is_plain_cmyk(opened):
-                    image = ImageChops.invert(image)
-                return _pixels(image)
+                image = ImageChops.invert(opened) if _is_plain_cmyk(opened) else opened
+                return _upright(_pixels(image), _orientation(opened))
     except DECODE_ERRORS:
         raise _malformed() from None
