@@ -86,9 +86,10 @@ class Cutout(Side):
 
 
 class Rembg(Side):
-    def __init__(self, url: str, name: str = "rembg") -> None:
+    def __init__(self, url: str, threads: int) -> None:
         self.url = url
-        self.name = name
+        self.threads = threads  # the server's OMP_NUM_THREADS
+        self.name = f"rembg-{threads}t"
 
     def request(self, client: httpx.Client, data: bytes) -> httpx.Response:
         return client.post(
@@ -189,14 +190,14 @@ def main() -> None:
         )
         key = ours.tenant(credits=1_000_000, rate_limit=1_000_000, burst=100_000)
         rembg_threads = args.rembg_threads or [args.threads]
-        sides: list[Side] = [Cutout(ours.api_url, key)]
-        rembgs = []
+        rembgs, rembg_sides = [], []
         for threads in rembg_threads:
             port = devstack.free_port()
             log = ours.log_dir / f"rembg-{threads}.log"
             rembgs.append(start_rembg(port, args.workers, threads, args.cpus, log))
             cleanup.callback(devstack.stop, rembgs[-1])
-            sides.append(Rembg(f"http://127.0.0.1:{port}", name=f"rembg-{threads}t"))
+            rembg_sides.append(Rembg(f"http://127.0.0.1:{port}", threads))
+        sides: list[Side] = [Cutout(ours.api_url, key), *rembg_sides]
         for side in sides:  # warm-up: rembg loads its model on the first request
             warm = phase(side, items[:2], 1)
             if warm["errors"]:
@@ -225,7 +226,7 @@ def main() -> None:
                     "error_samples": [e for p in phases for e in p["errors"]][:3],
                 }
             row["cutout"] = measured.pop("cutout")
-            by_threads = {int(name[6:-1]): stats for name, stats in measured.items()}
+            by_threads = {side.threads: measured[side.name] for side in rembg_sides}
             fastest = max(by_threads, key=lambda t: by_threads[t]["throughput_rps"])  # type: ignore[arg-type, return-value]
             row["rembg"] = {**by_threads[fastest], "omp_num_threads": fastest}
             row["rembg_by_threads"] = by_threads
