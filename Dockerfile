@@ -20,6 +20,9 @@ RUN pip install ".[${ONNXRUNTIME_FLAVOUR},ops]" \
  && if [ -n "$build" ]; then \
       pip uninstall -y onnxruntime && pip install --force-reinstall --no-deps "$build"; \
     fi
+# Refinement's compiled loops are cached next to their module: compile them once here, where
+# site-packages is writable, so no worker compiles them at start (~5 s each process).
+RUN python -c "import workers.pipeline.band_kernels"
 USER cutout
 EXPOSE 8000
 CMD ["cutout", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -11,13 +11,11 @@ from workers.pipeline.decode import decode
 from workers.pipeline.refine import (
     HIGH,
     LOW,
-    Points,
     decontaminate,
     grid_factor,
     mixed,
     refine,
     refine_alpha,
-    stacked,
     to_alpha,
 )
 
@@ -98,24 +96,6 @@ def test_refinement_of_a_real_photo_changes_only_the_band_and_mixed_pixels(segme
     kept = ~mixed(alpha)
     assert np.array_equal(colours[kept], rgb[kept])
     assert (np.abs(colours.astype(np.int16) - rgb)[~kept].max(axis=1) > 8).mean() > 0.2
-
-
-def test_points_sample_the_grid_as_bilinear_upsampling_does():
-    """Sampling a grid at gathered pixels equals OpenCV's INTER_LINEAR upsampling there."""
-    rng = np.random.default_rng(3)
-    grid = cv2.GaussianBlur(rng.random((40, 60), dtype=np.float32), (5, 5), 0)
-    inside = rng.random((120, 180)) < 0.2
-    box = (slice(10, 130), slice(20, 200))
-    (points,) = Points.chunks(inside, box, width=250, factor=3)
-    (sampled,) = points.sample(stacked([grid]))
-    upsampled = cv2.resize(grid, (180, 120), interpolation=cv2.INTER_LINEAR)
-    # remap places points to 1/32 of a grid cell: at most that share of a cell's step.
-    step = max(np.abs(np.diff(grid, axis=0)).max(), np.abs(np.diff(grid, axis=1)).max())
-    assert np.abs(sampled - upsampled[inside]).max() <= step / 32 + 1e-6
-    assert np.abs(sampled - upsampled[inside]).mean() < step / 200
-    rows, cols = np.divmod(points.flat, 250)
-    assert np.array_equal(rows - 10, np.nonzero(inside)[0])
-    assert np.array_equal(cols - 20, np.nonzero(inside)[1])
 
 
 def test_refinement_leaves_certain_pixels_alone():

@@ -21,31 +21,30 @@ filter's coefficients, the colour models, the blur-fusion means) is smooth, so i
 a *grid* about twice the model's resolution (:func:`grid_factor`; ~640 px on the long side), not
 on the photo: box filters there cost the same for a 1 MP and a 6 MP photo. What must be sharp is
 per pixel (the pixel's own colour, projected or corrected with those means), and that is done at
-the photo's resolution *only on the band's pixels*, gathered by index, with the means sampled
-bilinearly at each of them (``cv2.remap``). Alpha-weighted means are sampled as numerator and
-denominator and divided per pixel, so a pixel next to a grid cell with no weight still gets a
-proper mean. The band (≈10–30% of a photo) is the only full-resolution float work, done in
-chunks of ``CHUNK`` pixels; at 2.5 MP that cut refinement's CPU time 4.5–10× against running
-the means at full resolution over the band's bounding box, to ~9–13% of a job
+the photo's resolution *only on the band's pixels*, with the means interpolated bilinearly at each
+of them, by compiled loops that visit each pixel once (:mod:`workers.pipeline.band_kernels`).
+Alpha-weighted means are interpolated as numerator and denominator and divided per pixel, so a
+pixel next to a grid cell with no weight still gets a proper mean. The band (≈10–30% of a photo)
+is the only full-resolution float work. At 2.5 MP the grid cut refinement's CPU time 4.5–10×
+against running the means at full resolution over the band's bounding box, and the compiled
+loops a further 1.3–1.7× against gathering the band's pixels for numpy and ``cv2.remap``
 (``bench/refine_cost.py --baseline``). ``bench/quality.py`` measures the effect on the dev set;
 ``tests/workers/test_refine.py`` compares the grid with a full-resolution run (``grid=1``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import cv2
 import numpy as np
 
 from workers.heap import return_free_heap
+from workers.pipeline.band_kernels import band_alpha, band_foreground, cell_colours
 
 LOW, HIGH = 0.02, 0.98  # mask values outside (LOW, HIGH) count as certain
 # Alpha within 5/255 (2%) of 0 or 255 keeps the photo's colour: the spill it could carry is at
 # most 2% of the background's colour, invisible, and skipping those pixels halves the work of
 # decontamination on a soft mask's long faint tails.
 SPILL_FREE = 5
-CHUNK = 4 * 4096  # pixels computed at a time at full resolution (see Points.chunks)
 GUIDED_EPS = 1e-4  # guided-filter regulariser: small, so edges follow colour closely
 COLOUR_RADIUS = 15  # box radius (pixels, at the image's size) of the local colour models
 COLOUR_TRUST = 0.3  # weight of the colour estimate where the colours separate well
@@ -53,7 +52,7 @@ SEPARATION = 0.05  # |F−B|² (colours in [0, 1]) above which the colours separ
 MAX_WORKING_PIXELS = 6_000_000  # larger photos are refined on a shrunken copy (memory)
 
 
-Channels = list[np.ndarray]  # one array per channel: h×w on the grid, N at gathered pixels
+Channels = list[np.ndarray]  # one h×w grid image per channel
 
 
 def _box(image: np.ndarray, radius: int) -> np.ndarray:
@@ -111,75 +110,8 @@ def _on_grid(box: tuple[slice, slice], factor: int) -> tuple[tuple[slice, slice]
     return trimmed, (cols, rows)
 
 
-class Points:
-    """Some pixels of a box in the photo, and where each one falls on the box's grid.
-
-    ``flat`` indexes the whole photo's pixels (``rgb.reshape(-1, 3)[flat]``); :meth:`sample`
-    interpolates a grid image at every point with ``cv2.remap``, whose maps are laid out as rows
-    of ``ROW`` points (OpenCV's remap wants both sides below 32767). Remap places a point to
-    1/32 of a grid cell, far finer than anything that varies on the grid.
-    """
-
-    ROW = 4096
-
-    def __init__(self, found: np.ndarray, box: tuple[slice, slice], width: int, factor: int):
-        """``found``: the points' (x, y) in the box, N×2 int32 (``cv2.findNonZero``)."""
-        self.count = len(found)
-        self.flat = (found[:, 1] + np.int64(box[0].start)) * width + (found[:, 0] + box[1].start)
-        on_grid = found.astype(np.float32)  # (x, y) as one two-channel map for remap
-        on_grid += 0.5
-        on_grid *= np.float32(1 / factor)
-        on_grid -= 0.5
-        pad = -self.count % self.ROW
-        self._map = np.pad(on_grid, ((0, pad), (0, 0))).reshape(-1, self.ROW, 2)
-
-    @classmethod
-    def chunks(
-        cls, inside: np.ndarray, box: tuple[slice, slice], width: int, factor: int
-    ) -> Iterator[Points]:
-        """The true pixels of ``inside`` (the box's pixels), in chunks of ``CHUNK`` points.
-
-        Chunks keep every per-pixel temporary small (64 KB): one pass over a 2.5 MP photo's
-        band made ~60 temporaries of ~3 MB, each a fresh ``mmap`` whose page faults took ~40%
-        of refinement's CPU time; small ones are reused from the heap and stay in cache.
-        """
-        found = cv2.findNonZero(inside.view(np.uint8))  # ~4× faster than np.nonzero
-        if found is None:
-            return
-        found = found.reshape(-1, 2)
-        for start in range(0, len(found), CHUNK):
-            yield cls(found[start : start + CHUNK], box, width, factor)
-
-    def sample(self, grid: np.ndarray) -> Channels:
-        """A grid image's channels (h×w×C float32, :func:`stacked`) bilinearly interpolated at
-        each point. One remap of all channels costs a third less than one per channel."""
-        channels = grid.shape[2] if grid.ndim == 3 else 1
-        values = cv2.remap(
-            grid, self._map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        ).reshape(-1, channels)[: self.count]
-        return list(np.ascontiguousarray(values.T))
-
-    def colours(self, pixels: np.ndarray) -> Channels:
-        """The photo's colours at the points, in [0, 1] (``pixels``: RGB, or RGB and a fourth
-        channel, see :func:`refine`)."""
-        taken = np.take(pixels.reshape(-1, pixels.shape[2]), self.flat, axis=0)
-        return list(np.ascontiguousarray(taken[:, :3].T).astype(np.float32) * np.float32(1 / 255))
-
-    def scatter(self, image: np.ndarray, values: Channels | np.ndarray) -> None:
-        """Write values (one array, or one per channel: the first channels) at the points of
-        ``image``, in place."""
-        if image.ndim == 2:
-            image.reshape(-1)[self.flat] = values
-            return
-        target = image.reshape(-1, image.shape[2])
-        if len(values) == image.shape[2]:
-            target[self.flat] = np.stack(values, axis=1)
-        else:
-            target[self.flat, : len(values)] = np.stack(values, axis=1)
-
-
 def stacked(*groups: Channels) -> np.ndarray:
-    """Grid images as one h×w×C image, for :meth:`Points.sample`."""
+    """Grid images as one h×w×C float32 image, for the band kernels (C-contiguous)."""
     return cv2.merge([channel for group in groups for channel in group])
 
 
@@ -267,14 +199,6 @@ def colour_projection(mean_fg: Channels, mean_bg: Channels) -> Channels:
     return [*p, q, trust]
 
 
-def colour_alpha(colours: Channels, coefficients: Channels, projection: Channels) -> np.ndarray:
-    """Per pixel: the guided alpha a·I + b, blended with the colour models' p·I + q."""
-    guided = np.clip(_dot(coefficients, colours) + coefficients[3], 0.0, 1.0)
-    projected = np.clip(_dot(projection, colours) + projection[3], 0.0, 1.0)
-    trust = projection[4]
-    return trust * projected + (1.0 - trust) * guided
-
-
 def corrected_foreground(
     colours: Channels, alpha: np.ndarray, mean_fg: Channels, mean_bg: Channels
 ) -> Channels:
@@ -290,6 +214,19 @@ def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A box of the photo (or of an 8-bit alpha) as a float32 grid image in [0, 1], averaged
     over whole cells in 8 bits first, so no full-resolution float copy is made."""
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+
+
+def _colours(
+    rgb: np.ndarray, cells: tuple[slice, slice], size: tuple[int, int], factor: int
+) -> Channels:
+    """The photo's colours over ``cells`` on the grid (``size``: width, height), in [0, 1].
+
+    A box thinner than one cell (a photo a few pixels high) is averaged by OpenCV instead: the
+    kernel reads whole cells."""
+    rows, cols = (part.stop - part.start for part in cells)
+    if (rows, cols) != (size[1] * factor, size[0] * factor):
+        return cv2.split(_shrink(rgb[cells], size))[:3]
+    return list(cell_colours(rgb, cells[0].start, cells[1].start, size[1], size[0], factor))
 
 
 def _band(unsure: np.ndarray, radius: int, factor: int) -> np.ndarray:
@@ -338,18 +275,17 @@ def refine_alpha(
     if box is None:
         return mask
     cells, size = _on_grid(box, factor)
-    colour = cv2.split(_shrink(rgb[cells], size))[:3]
+    colour = _colours(rgb, cells, size, factor)
     small_mask = cv2.resize(mask[cells], size, interpolation=cv2.INTER_AREA)
     coefficients = guided_coefficients(colour, small_mask, max(1, round(radius / factor)))
     guided = np.clip(_dot(coefficients, colour) + coefficients[3], 0.0, 1.0)
     colour_size = 2 * max(1, round(COLOUR_RADIUS / factor)) + 1
     projection = colour_projection(*local_colours(colour, guided, colour_size))
 
-    grids = stacked(coefficients, projection)
     out = mask if in_place else mask.copy()
-    for points in Points.chunks(_band(unsure[box], radius, factor), box, width, factor):
-        sampled = points.sample(grids)
-        points.scatter(out, colour_alpha(points.colours(rgb), sampled[:4], sampled[4:]))
+    band = _band(unsure[box], radius, factor)
+    grids = stacked(coefficients, projection)
+    band_alpha(rgb, out, band, box[0].start, box[1].start, grids, float(factor))
     return out
 
 
@@ -382,18 +318,16 @@ def decontaminate(
     if box is None:
         return rgb
     cells, size = _on_grid(box, factor)
-    image = cv2.split(_shrink(rgb[cells], size))[:3]
+    image = _colours(rgb, cells, size, factor)
     weight = _shrink(alpha[cells], size)
     mean_fg, mean_bg = local_colours(image, weight, max(3, round(large / factor)))
     coarse = corrected_foreground(image, weight, mean_fg, mean_bg)
     sums = stacked(weighted_sums(weight, max(3, round(6 / factor)), coarse, mean_bg))
 
     out = rgb if in_place else rgb.copy()
-    for points in Points.chunks(partial[box], box, width, factor):
-        a = alpha.reshape(-1)[points.flat].astype(np.float32) * np.float32(1 / 255)
-        fine_fg, fine_bg = means(points.sample(sums))
-        fine = corrected_foreground(points.colours(rgb), a, fine_fg, fine_bg)
-        points.scatter(out, [(c * 255.0 + 0.5).astype(np.uint8) for c in fine])
+    rows, cols = (part.stop - part.start for part in box)
+    top, left = box[0].start, box[1].start
+    band_foreground(rgb, out, alpha, top, left, rows, cols, sums, float(factor), SPILL_FREE)
     return out
 
 
