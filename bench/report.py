@@ -170,8 +170,9 @@ def table(header: list[str], body: list[str]) -> list[str]:
 def machine_line(result: dict) -> str:
     m = result["machine"]
     load_avg = ", ".join(str(v) for v in m["loadavg_1_5_15"])
+    simd = f" ({', '.join(m['cpu_simd'])})" if m.get("cpu_simd") else ""
     return (
-        f"{m['nproc']} cores, {m['cpu_model']}; load average {load_avg} (1/5/15 min) at "
+        f"{m['nproc']} cores, {m['cpu_model']}{simd}; load average {load_avg} (1/5/15 min) at "
         f"{m['time_utc']}"
     )
 
