@@ -6,7 +6,11 @@ reads each process group's user + system CPU time from ``/proc`` before and afte
 Redis are the machine's shared servers, so their figures include anything else they served
 meanwhile (nothing, on an idle machine). The client's own CPU is reported too.
 
-    .venv/bin/python bench/service_cpu.py [--requests 24] [--concurrency 4] [--no-refine]
+With ``--threads`` onnxruntime threads per worker process (default 2, as docker-compose.yml and
+``bench/service_vs_rembg.py`` run them; two worker processes).
+
+    .venv/bin/python bench/service_cpu.py [--requests 24] [--concurrency 4] [--threads 2]
+        [--no-refine]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=24)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads per worker")
     parser.add_argument("--no-refine", action="store_true", help="CUTOUT_REFINE_EDGES=false")
     parser.add_argument(
         "--device", choices=DEVICES, default="cpu", help="the workers' providers (bench/stack.py)"
@@ -44,7 +49,7 @@ def main() -> None:
     extra = provider_env(args.device)
     if args.no_refine:
         extra["CUTOUT_REFINE_EDGES"] = "false"
-    with stack(worker_concurrency=2, ort_threads=1, extra_env=extra) as ours:
+    with stack(worker_concurrency=2, ort_threads=args.threads, extra_env=extra) as ours:
         key = ours.tenant(credits=1_000_000, rate_limit=1_000_000, burst=100_000)
         side = Cutout(ours.api_url, key)
         phase(side, items[:2], 1)  # warm-up
