@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     processes sharing cores give them up between operators: two processes of two threads each on
     two cores took 561 ms per U²-Netp inference spinning, 461 ms not (one thread each: 455), and
     alone 246 ms (one thread: 444)."""
+    ort_adaptive_threads: bool = True
+    """Whether a job that starts while another worker process of the machine is running one
+    runs on one onnxruntime and one OpenCV thread instead of ``ort_intra_op_threads``: wide
+    threads halve a lone job's latency but waste CPU when every process is busy (2 cores, two
+    processes of two threads: 1,151 ms of worker CPU per request against 851 with one thread
+    each). See workers/cpu_share.py."""
     ort_inter_op_threads: int = Field(1, ge=0)
     """onnxruntime threads across independent graph branches; 1 (sequential) suits these models."""
     ort_providers: list[str] = Field(

@@ -112,14 +112,17 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
                 "The image was lost before it could be processed; the job was refunded.",
             )
         options = JobOptions.from_json(claimed.options)
-        removal = run_pipeline(
-            data,
-            options,
-            runtime.segmenter_for(options.model),
-            times,
-            refine_edges=runtime.settings.refine_edges,
-            compact_png=runtime.settings.png_encoder == "compact",
-        )
+        segmenter = runtime.segmenter_for(options.model)
+        with runtime.job_threads(segmenter) as narrow:
+            removal = run_pipeline(
+                data,
+                options,
+                segmenter,
+                times,
+                refine_edges=runtime.settings.refine_edges,
+                compact_png=runtime.settings.png_encoder == "compact",
+                narrow=narrow,
+            )
         key = result_key(claimed.tenant_id, job_id)
         with times.stage("upload"):
             runtime.store.put(key, removal.png, PNG)
@@ -140,9 +143,10 @@ def _run(claimed: jobs.ClaimedJob, runtime: WorkerRuntime) -> Disposition:
         recorded = jobs.succeed(session, job_id, key, shadow_light=light)
         event_id = outbox.pending_event(session, job_id) if recorded else None
     log.info(
-        "job %s succeeded (attempt %d) %s",
+        "job %s succeeded (attempt %d, %s) %s",
         job_id,
         claimed.attempts,
+        "one thread: other jobs running" if narrow else "all its threads",
         " ".join(f"{stage}={seconds * 1000:.0f}ms" for stage, seconds in times.seconds.items()),
     )
     forget_inline_input(runtime, job_id)

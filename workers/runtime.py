@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -20,6 +22,7 @@ from storage.db import make_engine, make_sessionmaker
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from workers.celery_app import create_celery
+from workers.cpu_share import RunningJobs
 from workers.models.registry import get_spec, locate
 from workers.models.session import SessionConfig
 from workers.pipeline.segment import Segmenter
@@ -60,6 +63,7 @@ class WorkerRuntime:
             inter_op_threads=self.settings.ort_inter_op_threads,
             openvino_precision=self.settings.openvino_precision,
             allow_spinning=self.settings.ort_allow_spinning,
+            adaptive_threads=self.settings.ort_adaptive_threads,
         )
 
     @cached_property
@@ -69,6 +73,28 @@ class WorkerRuntime:
 
     def limit_threads(self) -> None:
         limit_opencv_threads(self.settings.ort_intra_op_threads)
+
+    @cached_property
+    def running_jobs(self) -> RunningJobs:
+        return RunningJobs()
+
+    @contextmanager
+    def job_threads(self, segmenter: Segmenter) -> Iterator[bool]:
+        """Run one job on ``segmenter``: yields whether it runs narrow (one onnxruntime and one
+        OpenCV thread) because another worker process of the machine is running a job too.
+        Alone, it gets the wide thread budget (:mod:`workers.cpu_share`)."""
+        if not segmenter.adapts_threads:
+            yield False
+            return
+        with self.running_jobs.running() as others:
+            narrow = others > 0
+            wide = cv2.getNumThreads()
+            if narrow:
+                cv2.setNumThreads(1)
+            try:
+                yield narrow
+            finally:
+                cv2.setNumThreads(wide)
 
     @cached_property
     def _others(self) -> dict[str, Segmenter]:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import onnxruntime as ort
-
-from workers.models.static_resizes import static_resizes_isolated
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +41,7 @@ class SessionConfig:
     inter_op_threads: int = 1
     openvino_precision: str = "bf16"
     allow_spinning: bool = False  # see Settings.ort_allow_spinning
+    adaptive_threads: bool = True  # see Settings.ort_adaptive_threads and narrow_session_wanted
 
 
 def choose_providers(
@@ -113,12 +113,18 @@ def share_cpu_arena() -> None:
     ort.create_and_register_allocator(memory, ort.OrtArenaCfg(0, same_as_requested, -1, -1))
 
 
+def narrow_session_wanted(config: SessionConfig, active_providers: Sequence[str]) -> bool:
+    """Whether a worker also keeps a one-thread session, for jobs that start while other worker
+    processes are busy (:mod:`workers.cpu_share`): only when its wide one has more threads, runs
+    on the CPU, and the machine has more than one core. A GPU session's threads only feed it."""
+    wide = config.intra_op_threads != 1 and (os.cpu_count() or 1) > 1
+    return config.adaptive_threads and wide and active_providers[0] in (CPU, OPENVINO)
+
+
 def open_session(
-    path: Path, config: SessionConfig, *, static_input_size: int | None = None
+    path: Path, config: SessionConfig, *, model: bytes | None = None
 ) -> ort.InferenceSession:
-    """With ``static_input_size`` the model's run-time upsampling sizes are fixed for that input
-    first (:mod:`workers.models.static_resizes`), when that leaves its output unchanged."""
-    model = static_resizes_isolated(path, static_input_size) if static_input_size else None
+    """The model at ``path``, or its rewritten graph ``model`` (serialised) when given."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

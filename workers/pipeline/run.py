@@ -63,16 +63,18 @@ def run_pipeline(
     *,
     refine_edges: bool = True,
     compact_png: bool = False,
+    narrow: bool = False,
 ) -> Removal:
     """Encoded input in, the cut-out (with its shadow) out; raises ``ImageRejected``.
 
-    ``compact_png`` writes the PNG with libpng at every size (see :func:`encode_png`)."""
+    ``compact_png`` writes the PNG with libpng at every size (see :func:`encode_png`);
+    ``narrow`` runs inference on one thread (:meth:`Segmenter.infer`)."""
     times = times or StageTimes()
     with times.stage("decode"):
         image = decode(data)
     # Refinement of a large photo works on a shrunken copy: the mask is made at that size.
     size = working_size(*image.pixels.shape[:2]) if refine_edges else None
-    mask = segmenter.predict(image.pixels, times, size)
+    mask = segmenter.predict(image.pixels, times, size, narrow=narrow)
     require_foreground(mask)
     with times.stage("refine"):
         # The decoder's H×W×4 workspace is refined, then cut out, in place.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,8 @@ import onnxruntime as ort
 
 from workers.heap import return_free_heap
 from workers.models.registry import ModelSpec
-from workers.models.session import SessionConfig, open_session
+from workers.models.session import SessionConfig, narrow_session_wanted, open_session
+from workers.models.static_resizes import static_resizes_isolated
 
 if TYPE_CHECKING:
     from workers.pipeline.run import StageTimes
@@ -26,11 +28,18 @@ RELEASE_ARENA_ABOVE_PIXELS = 6_000_000
 
 
 class Segmenter:
-    """One model, one onnxruntime session, loaded once per worker process."""
+    """One model, loaded once per worker process: its onnxruntime session, and a one-thread
+    session of the same graph for jobs that share the cores (:mod:`workers.cpu_share`)."""
 
-    def __init__(self, spec: ModelSpec, session: ort.InferenceSession) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        session: ort.InferenceSession,
+        narrow_session: ort.InferenceSession | None = None,
+    ) -> None:
         self.spec = spec
         self._session = session
+        self._narrow_session = narrow_session
         self._input_name = session.get_inputs()[0].name
         self._mean = np.asarray(spec.mean, dtype=np.float32)
         self._std = np.asarray(spec.std, dtype=np.float32)
@@ -39,12 +48,24 @@ class Segmenter:
 
     @classmethod
     def load(cls, spec: ModelSpec, path: Path, config: SessionConfig) -> Segmenter:
-        static = spec.input_size if spec.static_resizes else None
-        return cls(spec, open_session(path, config, static_input_size=static))
+        """Both sessions read one rewritten graph (:mod:`workers.models.static_resizes`) and
+        share the process's CPU arena, so the narrow one costs little more than U²-Netp's weights
+        (4.7 MB; u2net's 176)."""
+        model = static_resizes_isolated(path, spec.input_size) if spec.static_resizes else None
+        session = open_session(path, config, model=model)
+        narrow = None
+        if narrow_session_wanted(config, session.get_providers()):
+            narrow = open_session(path, replace(config, intra_op_threads=1), model=model)
+        return cls(spec, session, narrow)
 
     @property
     def providers(self) -> list[str]:
         return self._session.get_providers()
+
+    @property
+    def adapts_threads(self) -> bool:
+        """Whether ``narrow=True`` runs on one thread (else it is the same session)."""
+        return self._narrow_session is not None
 
     def preprocess(self, pixels: np.ndarray) -> np.ndarray:
         """Resize to the network's square input and normalise, as the model was trained.
@@ -66,16 +87,20 @@ class Segmenter:
         small /= self._std
         return small.transpose(2, 0, 1)[np.newaxis]
 
-    def infer(self, batch: np.ndarray, *, release_memory: bool = False) -> np.ndarray:
+    def infer(
+        self, batch: np.ndarray, *, release_memory: bool = False, narrow: bool = False
+    ) -> np.ndarray:
         """Foreground probabilities from the first output: N×S×S float32 in [0, 1].
 
         Unlike rembg we do not min-max normalise the prediction: on a photo it already spans
         [0, 1], and on a blank or flat image stretching it would turn noise into a subject.
         Models that output logits (BiRefNet) go through a sigmoid. With ``release_memory`` the
-        session's CPU arena is shrunk back to the system once the run is done.
+        session's CPU arena is shrunk back to the system once the run is done. With ``narrow`` it
+        runs on the one-thread session, if there is one.
         """
         options = self._release_arena if release_memory else None
-        out = self._session.run(None, {self._input_name: batch}, options)[0][:, 0]
+        session = self._narrow_session if narrow and self._narrow_session else self._session
+        out = session.run(None, {self._input_name: batch}, options)[0][:, 0]
         if release_memory:
             return_free_heap()
         if self.spec.output == "logits":
@@ -87,9 +112,11 @@ class Segmenter:
         pixels: np.ndarray,
         times: StageTimes | None = None,
         size: tuple[int, int] | None = None,
+        *,
+        narrow: bool = False,
     ) -> np.ndarray:
         """A soft foreground mask, float32 in [0, 1], at ``size`` (width, height; default the
-        image's own).
+        image's own); ``narrow`` as in :meth:`infer`.
 
         With ``times``, the two resizes (photo down to the network, mask back up) count as the
         ``resize`` stage and the network itself as ``inference``.
@@ -98,7 +125,8 @@ class Segmenter:
             batch = self.preprocess(pixels)
         height, width = pixels.shape[:2]
         with _stage(times, "inference"):
-            mask = self.infer(batch, release_memory=height * width > RELEASE_ARENA_ABOVE_PIXELS)[0]
+            release = height * width > RELEASE_ARENA_ABOVE_PIXELS
+            mask = self.infer(batch, release_memory=release, narrow=narrow)[0]
         with _stage(times, "resize"):
             return cv2.resize(mask, size or (width, height), interpolation=cv2.INTER_LINEAR)
 
