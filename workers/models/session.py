@@ -73,6 +73,12 @@ def choose_providers(
     return chosen
 
 
+def first_provider(config: SessionConfig) -> str:
+    """The provider a session for ``config`` will run on first, in this onnxruntime build."""
+    available = ort.get_available_providers()
+    return choose_providers(config.providers, available, config.device_id)[0][0]
+
+
 def openvino_options(threads: int, precision: str) -> dict[str, str]:
     """OpenVINO on the CPU, with OpenVINO's own precision hint (``f32`` or ``bf16``): the
     provider's ``precision`` option only offers FP32 and ACCURACY on a CPU.

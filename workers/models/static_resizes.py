@@ -12,6 +12,9 @@ pixel. Same weights, same function: the rewritten model's output is checked agai
 original's before use, and the original is kept when anything does not fit. U²-Netp's inference
 takes 12–25% less CPU side by side (``bench/fast_paths.py``); its masks differ by less than 1e-5.
 
+For onnxruntime's CPU provider the same pass folds the concatenations the convolutions read into
+them (:mod:`workers.models.concat_convs`), under the same check.
+
 Workers call :func:`static_resizes_isolated`, which does the work in a child process: the probe
 sessions allocate and free hundreds of MB in tensors of up to 26 MB, which raises glibc's
 adaptive mmap threshold, and the worker's own large temporaries then stayed resident (the 36 MP
@@ -30,15 +33,20 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from workers.models.concat_convs import split_concat_convs
+
 log = logging.getLogger(__name__)
 
 _SAME_WHEN_LONGER_THAN_ONE = {b"pytorch_half_pixel": b"half_pixel", b"half_pixel": b"half_pixel"}
 TOLERANCE = 1e-4  # largest difference from the original output accepted (outputs in [0, 1])
 
 
-def static_resizes_isolated(path: Path, input_size: int, timeout: float = 300) -> bytes | None:
+def static_resizes_isolated(
+    path: Path, input_size: int, *, split_concats: bool = False, timeout: float = 300
+) -> bytes | None:
     """:func:`static_resizes` run in a child process (see the module's docstring)."""
     command = [sys.executable, "-m", __name__, str(path), str(input_size)]
+    command += ["split-concats"] if split_concats else []
     try:
         # Our own interpreter and module; the path is the registry's, not a caller's.
         done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)  # noqa: S603
@@ -52,13 +60,18 @@ def static_resizes_isolated(path: Path, input_size: int, timeout: float = 300) -
     if not done.stdout:
         log.info("model %s: upsampling kept as exported", path.name)
         return None
-    log.info("model %s: upsampling made static", path.name)
+    folded = ", concatenations folded into their convolutions" if split_concats else ""
+    log.info("model %s: upsampling made static%s", path.name, folded)
     return done.stdout
 
 
-def static_resizes(path: Path, input_size: int) -> bytes | None:
+def static_resizes(path: Path, input_size: int, *, split_concats: bool = False) -> bytes | None:
     """The model at ``path`` with constant-scale Resizes, serialised; None if it has none to
-    rewrite, or if the rewrite would change what the model computes."""
+    rewrite, or if the rewrite would change what the model computes.
+
+    With ``split_concats`` the concatenations its convolutions read are folded into them too
+    (:mod:`workers.models.concat_convs`; for onnxruntime's CPU provider), once the constant
+    scales let shape inference count every tensor's channels; the same check covers both."""
     model = onnx.load(str(path))
     resizes = [node for node in model.graph.node if _has_runtime_sizes(node)]
     if not resizes:
@@ -82,6 +95,7 @@ def static_resizes(path: Path, input_size: int) -> bytes | None:
         node.input.extend([data, roi, scales_name])
         mode = next(a for a in node.attribute if a.name == "coordinate_transformation_mode")
         mode.s = _SAME_WHEN_LONGER_THAN_ONE[mode.s]
+    folded = split_concat_convs(model) if split_concats else 0
     _drop_unused(model.graph)
     rewritten = model.SerializeToString()
     difference = np.abs(_session(rewritten).run(None, probe_input)[0] - original).max()
@@ -91,9 +105,10 @@ def static_resizes(path: Path, input_size: int) -> bytes | None:
         )
         return None
     log.info(
-        "model %s: %d upsamplings made static (output within %.1g)",
+        "model %s: %d upsamplings made static, %d concatenations folded (output within %.1g)",
         path.name,
         len(resizes),
+        folded,
         difference,
     )
     return rewritten
@@ -175,6 +190,8 @@ def _session(model: str | bytes) -> ort.InferenceSession:
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-if __name__ == "__main__":  # python -m workers.models.static_resizes MODEL INPUT_SIZE > out
+if __name__ == "__main__":  # python -m workers.models.static_resizes MODEL SIZE [split-concats]
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    sys.stdout.buffer.write(static_resizes(Path(sys.argv[1]), int(sys.argv[2])) or b"")
+    split = sys.argv[3:] == ["split-concats"]
+    rewritten = static_resizes(Path(sys.argv[1]), int(sys.argv[2]), split_concats=split)
+    sys.stdout.buffer.write(rewritten or b"")

@@ -13,7 +13,13 @@ import onnxruntime as ort
 
 from workers.heap import return_free_heap
 from workers.models.registry import ModelSpec
-from workers.models.session import SessionConfig, narrow_session_wanted, open_session
+from workers.models.session import (
+    CPU,
+    SessionConfig,
+    first_provider,
+    narrow_session_wanted,
+    open_session,
+)
 from workers.models.static_resizes import static_resizes_isolated
 
 if TYPE_CHECKING:
@@ -51,7 +57,10 @@ class Segmenter:
         """Both sessions read one rewritten graph (:mod:`workers.models.static_resizes`) and
         share the process's CPU arena, so the narrow one costs little more than U²-Netp's weights
         (4.7 MB; u2net's 176)."""
-        model = static_resizes_isolated(path, spec.input_size) if spec.static_resizes else None
+        model = None
+        if spec.static_resizes:
+            split = first_provider(config) == CPU  # see workers/models/concat_convs.py
+            model = static_resizes_isolated(path, spec.input_size, split_concats=split)
         session = open_session(path, config, model=model)
         narrow = None
         if narrow_session_wanted(config, session.get_providers()):
