@@ -87,10 +87,11 @@ def test_a_forked_pool_process_sees_its_parent_busy(tmp_path):
     assert result.get(timeout=5) == 1
 
 
-def test_only_a_multi_threaded_cpu_session_gets_a_narrow_twin():
+def test_only_a_multi_threaded_cpu_provider_session_gets_a_narrow_twin():
     assert narrow_session_wanted(SessionConfig((CPU,), intra_op_threads=2), [CPU])
     assert narrow_session_wanted(SessionConfig((CPU,), intra_op_threads=0), [CPU])
-    assert narrow_session_wanted(SessionConfig((OPENVINO, CPU), intra_op_threads=2), [OPENVINO])
+    openvino = SessionConfig((OPENVINO, CPU), intra_op_threads=2)
+    assert not narrow_session_wanted(openvino, [OPENVINO, CPU])
     assert not narrow_session_wanted(SessionConfig((CPU,), intra_op_threads=1), [CPU])
     off = SessionConfig((CPU,), intra_op_threads=2, adaptive_threads=False)
     assert not narrow_session_wanted(off, [CPU])
