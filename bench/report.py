@@ -23,74 +23,53 @@ STAGES = ("decode", "resize", "inference", "refine", "shadow", "encode", "upload
 
 ANALYSIS = [
     "Why the unmet targets are unmet, and what would move them. Figures from the tables",
-    "below. The stage, memory and service runs are from 21:15–21:26 UTC on an AMD EPYC host;",
-    "ingress, the bfloat16 comparison and quality are from 18:56–19:57 UTC the same day on",
-    "an AMD EPYC host too: since then the API is unchanged, decoding is pixel-identical and",
-    "refinement gives the same alpha (tests), so they stand. Each section's machine line",
-    "says which.",
+    "below, all from one session on 2026-11-30, 23:00–23:40 UTC, on a 2-core AMD EPYC host",
+    "with AVX2 and FMA but **no AVX-512**. The previous report's host carried the same model",
+    "name and had AVX-512 BF16; results now record the CPU's SIMD features, since they decide",
+    "inference speed. On this host U²-Netp's float32 inference takes ~650 ms of CPU (410 there),",
+    "and OpenVINO's bf16 hint runs in float32. Each section's machine line says which host.",
     "",
-    "**One configuration does not meet all four.** The default (float32 on onnxruntime's",
-    "CPU provider) meets the stage, memory and ingress targets and misses throughput. The",
-    "opt-in OpenVINO bfloat16 workers meet throughput, memory and ingress, and miss the",
-    "stage target on the pavilion photo (39%) and, by a point, on the plush duck (31% of",
-    "wall time, 30% of CPU time).",
+    "**On this host the throughput target is missed by every configuration, and ingress by",
+    "the default API setup; the default meets the stage and memory targets.**",
     "",
-    "- **The rembg comparison is now stricter.** rembg runs twice, with one onnxruntime",
-    "  thread per request and with two, and each concurrency compares with the faster. Before,",
-    "  rembg had one thread, which left one core idle when requests came one at a time: at",
-    "  c=1 its two-thread setting does 1.71 photos/s against 1.24. Our workers now get every",
-    "  core too (two processes of two threads, as docker-compose.yml sets). Their idle",
-    "  onnxruntime threads sleep instead of spinning (`CUTOUT_ORT_ALLOW_SPINNING`, off), so",
-    "  two busy processes barely slow each other: the same requests ran at 2.91 photos/s at",
-    "  c=1, against 1.58 at the last report with one thread, and at 2.84 and 3.06 at c=4",
-    "  and c=16, against 2.77 and 3.18 (docs/models.md).",
-    "- **Throughput vs rembg, default: 1.70×, 1.37×, 1.80× at c=1, 4, 16; refinement off",
-    "  2.04×, 1.58×, 2.04×.** The model sets the floor. onnxruntime's profile of U²-Netp:",
-    "  convolutions are 88% of a run, and its largest (128→64 channels, 3×3, at 320², 7.5",
-    "  GMAC) runs at ~53 GMAC/s on one core, about what one core's AVX2 FMA units can do. So",
-    "  ~410–440 ms of CPU per photo is the floor on this host. rembg spends ~0.97 s of CPU per",
-    "  photo of this mix (2.07 photos/s at c=4 on two cores). 2× needs ≤ ~0.48 s per request",
-    "  in all; the worker alone spends 530 ms (service-CPU table), the S3 server 14, the API",
-    "  15. Since the last report the worker went from 592 to 530 ms per request (decode and",
-    "  the cut-out without copies; the fast-paths list), but 2× in float32 is out of reach.",
-    "  Tried and rejected earlier: int8 (masks at 0.72 IoU), onnxruntime-openvino in",
-    "  float32 (433 against 420 ms), a third worker process (rembg gained as much).",
-    "- **The opt-in meets throughput: 2.19×, 2.29×, 2.86×.** This host's CPU has AVX-512",
-    "  BF16; onnxruntime's OpenVINO build with the bf16 hint runs U²-Netp in 222 ms of CPU",
-    "  against 419 (the bfloat16 section), masks at 0.980 IoU with float32's (0.882 at",
-    "  worst; ground-truth IoU 0.855 → 0.850). Worker CPU per request: 335 ms.",
-    "- **Memory: met by both. Default 453 MB against rembg's 1109 (0.41×); the opt-in 523",
-    "  MB (0.47×, was 669 and 0.60×).** Colour JPEGs are decoded by libjpeg-turbo straight",
-    "  into a four-channel workspace (Pillow's way held the photo three times over), the",
-    "  workspace's fourth channel becomes the cut-out's alpha in place (no second full-size",
-    "  image), a large photo's alpha is enlarged strip by strip into it, and the PNG encoder",
-    "  swaps channels a strip at a time (OpenCV's `cvtColor` had cloned the whole image).",
-    "  The default's peak is now onnxruntime's arena during inference; after it the job",
-    "  stays ~140 MB lower than before. `bench/memory_6000.py`: 501 MiB plain (528 before),",
-    "  788 with a shadow.",
-    "- **Beyond inference at 2.5 MP: default met (24%, 12%, 19% of wall time; 26, 16, 25 at",
-    "  the last report); the opt-in misses on the pavilion (39%) and the duck (31%).** The",
-    "  pavilion (an openwork structure, ~30% of the frame in the uncertain band) spends 91",
-    "  ms in refinement: ~41 ms of grid work (guided filter, colour models and blur fusion:",
-    "  some 40 box filters on ~0.2 MP grids) and ~48 ms on 1.3 million band and mixed pixels",
-    "  at full resolution. Against a 217 ms inference, 30% allows 93 ms for everything",
-    "  beyond it; the pavilion spends 138. Ways to get there were measured and not taken:",
-    "  a coarser grid (every 5 px instead of 3) saves ~30 ms on the pavilion but moves its",
-    "  alpha 4 levels on average from the full-resolution reference, against 3; the",
-    "  network's input from a DCT-scaled decode or a two-step resize saves ~5 ms but changes",
-    "  the input.",
-    "  Decoding itself went from 11–14 to 5–9 ms at 2.5 MP.",
-    "- **Large photos got much cheaper** (stages table, against the last report on this",
-    "  host): 36 MP decode 380 → 98 ms, refinement 1670 → 863, encode 1801 → 1178; the",
-    "  whole 36 MP job 4.3 → 2.8 s.",
-    "- **Ingress: met, 456.2 accepted jobs/s (3 rounds: 456.2, 398.6, 502.0; 2.84 ms of API",
-    "  CPU per job), and 7,077 req/s on the 429 path.** Measured side by side with the",
-    "  commit before the last report's ingress changes (6a5f3c5, in a worktree): 245.8 and",
-    "  248.5 jobs/s before, 348.5 and 456.2 after. Tasks are queued with one asyncio `LPUSH`",
-    "  of the message Celery builds, and a job without an `Idempotency-Key` is charged by one",
-    "  autocommitted statement (docs/billing.md, `api/task_publisher.py`).",
-    "- In the c=16 service run each rembg server reached ~6.1 GB of RSS (16 photos decoded",
-    "  at once in its thread pool), against ≤ 0.53 GB per Cutout worker process.",
+    "- **Throughput vs rembg: 1.61×, 1.48×, 1.88× at c=1, 4, 16; refinement off 2.09×,",
+    "  1.60×, 1.78×.** The same benchmark at the start of this session, on this host, gave",
+    "  1.48×, 1.14×, 1.49×. Two changes moved it. Threads now adapt per job",
+    "  (`CUTOUT_ORT_ADAPTIVE_THREADS`): here two onnxruntime threads cost 870 ms of CPU per",
+    "  inference against 650 on one, so two busy two-thread workers had spent 1,151 ms of",
+    "  worker CPU per request (1.55 requests/s at c=4); a job that starts while the other",
+    "  worker process is busy now runs on one thread, and a lone request still gets both",
+    "  cores (c=4: 1.52 → 1.86 photos/s). And the CPU provider's graph has U²-Net's 51",
+    "  concatenations folded into the convolutions that read them (653 → 584 ms of CPU per",
+    "  inference on one thread). What is left is the model: rembg spends ~1.6 s of CPU per",
+    "  photo of this mix at c=4 (1.25 photos/s on two cores), so 2× needs ≤ ~0.8 s per",
+    "  request in all, and one float32 inference alone is ~0.6 s here. The worker spends",
+    "  ~940 ms per request at c=4 (service-CPU table): some jobs still start wide while the",
+    "  other process is between jobs. On the AVX-512 BF16 host the OpenVINO opt-in met",
+    "  throughput (2.19×, 2.29×, 2.86×, previous report); here it is no faster than the",
+    "  default: 1.61×, 1.45×, 1.81×.",
+    "- **Beyond inference at 2.5 MP: met, 24%, 14%, 20% of wall time (22, 13, 19% of",
+    "  CPU).** Refinement's per-pixel work now runs as compiled loops",
+    "  (`workers/pipeline/band_kernels.py`): 1.1–1.9× less CPU for refinement at 2.5 MP",
+    "  against the code before (`bench/refine_cost.py --baseline`, interleaved: the car",
+    "  1.9×, the furry toys 1.1–1.2×, whose refinement is mostly grid work), dev-set quality",
+    "  unchanged (SAD 80.55, IoU 0.856; rembg 85.81, 0.852). The OpenVINO opt-in's shares",
+    "  are in the same range here (23%, 15%, 20% of wall time), its inference being no faster.",
+    "- **Memory: met by the default, 496 MB against rembg's 1,106 (0.45×).** The OpenVINO",
+    "  opt-in peaks at 643 MB (0.58×): in float32 its buffers are twice the size they had in",
+    "  bfloat16 on the previous host (523 MB there).",
+    "  `bench/memory_6000.py`: 544 MiB plain, 902 with a shadow.",
+    "- **Ingress: not met on this host, 159.5 accepted jobs/s (3 rounds: 143.9, 159.5,",
+    "  182.5; 195.2 in the full run at 23:14, 195.3 with two API workers); the 429 path",
+    "  meets its target at 3,308 req/s (4,060 with two workers).** The API is unchanged",
+    "  since the previous report's 456.2 jobs/s and 7,077 req/s; what changed is the host:",
+    "  the API's CPU per accepted job went from 2.84 to 9.31 ms, per refused request from",
+    "  0.21 to 0.49 ms. Three API workers, Postgres, Redis and wrk share the two cores.",
+    "- Large photos cost more on this host than on the last: the 36 MP job takes 5.4 s",
+    "  (2.8 s there), mostly refinement (1.8 s) and the libpng encode (2.3 s), which are",
+    "  memory-bound passes over 144 MB images.",
+    "- In the c=16 service run each rembg server held ~1.7 GB of RSS at idle between phases",
+    "  and more under load, against ≤ 0.55 GB per Cutout worker process.",
 ]
 
 FAST_PATHS = [
@@ -126,16 +105,33 @@ FAST_PATHS = [
     "  `CUTOUT_PNG_ENCODER=compact` takes libpng at every size, where storage and egress cost",
     "  more than CPU.",
     "  Pillow's level 6, which rembg uses, takes well over a second at 2.5 MP.",
+    "- **Refinement's per-pixel work as compiled loops**: the guided filter's coefficients,",
+    "  the colour models and blur fusion's means live on a grid about twice the model's",
+    "  resolution; each band pixel's alpha and each mixed pixel's colour are computed from",
+    "  its own colour by one numba loop that interpolates the grid row by row",
+    "  (`workers/pipeline/band_kernels.py`), where numpy and `cv2.remap` had made some",
+    "  fifteen passes over gathered copies of the band. The photo's colours reach the grid in",
+    "  one pass over the workspace's bytes. Refinement at 2.5 MP: 1.1–1.9× less CPU",
+    "  (`bench/refine_cost.py --baseline`), dev-set quality unchanged.",
     "- **onnxruntime**: one session per worker process, loaded before the first job; graph",
     "  optimisation `ALL`; memory patterns off; U²-Net's 38 upsamplings given constant",
     "  scales when the model loads, so onnxruntime keeps the whole network in its blocked",
     "  NCHWc layout (12–25% less CPU per inference side by side, output within 1e-5;",
-    "  the fast-paths table, docs/models.md); one",
+    "  the fast-paths table, docs/models.md); on the CPU provider its 51 concatenations",
+    "  folded into the convolutions that read them, `Conv(Concat(a, b))` as",
+    "  `Conv_a(a) + Conv_b(b)` (584 against 653 ms of CPU per inference on one thread, output",
+    "  within 1e-6; `workers/models/concat_convs.py`); one",
     "  CPU arena per process that grows by exactly what is asked, handed back after the",
     "  inference of a photo above 6 MP (a 36 MP job's peak: 705 → ~530 MB); threads per",
     "  process set with `CUTOUT_ORT_INTRA_OP_THREADS`, and idle threads that sleep instead",
     "  of spinning, so every worker process can be given every core (as in the service",
-    "  runs): a photo alone uses both, and two busy processes barely slow each other.",
+    "  runs): a photo alone uses both.",
+    "- **Threads that adapt per job** (`CUTOUT_ORT_ADAPTIVE_THREADS`, `workers/cpu_share.py`):",
+    "  a job that starts while another worker process of the machine is running one takes a",
+    "  one-thread session of the same graph and one OpenCV thread. On this AVX2 host two",
+    "  threads cost 870 ms of CPU per inference against 650 on one, so two busy two-thread",
+    "  workers spent 1,151 ms of worker CPU per request (1.55 requests/s); adapting, 892 ms",
+    "  (1.96/s), while a lone request still gets both cores.",
     "- **S3 and the event loop**: boto3 clients with connection pools are built once per",
     "  process; the API does S3 calls in worker threads and waits for outcomes on one Redis",
     "  subscription per process, so waiting requests hold no thread.",
@@ -354,7 +350,20 @@ def ingress_section(result: dict) -> list[str]:
     return lines
 
 
-OPT_IN = "…the same, workers on OpenVINO in bfloat16 (opt-in)"
+OPT_IN = "…the same, workers on OpenVINO with the bf16 hint (opt-in)"
+
+
+def runs_bf16(result: dict) -> bool:
+    """Whether the run's CPU has bfloat16 arithmetic; without it OpenVINO ignores the bf16
+    hint and runs float32 (older results did not record the CPU's features: assume it had)."""
+    simd = result["machine"].get("cpu_simd")
+    return simd is None or bool({"avx512_bf16", "amx_bf16"} & set(simd))
+
+
+def precision_note(result: dict) -> str:
+    if runs_bf16(result):
+        return "this CPU runs it in bfloat16"
+    return "this CPU has no AVX-512 BF16 or AMX, so OpenVINO ran float32"
 
 
 def stage_targets(rows: list[dict], label: str) -> list[str]:
@@ -497,8 +506,7 @@ def main() -> None:
     if on_openvino:
         ratios = [r["throughput_ratio_cutout_over_rembg"] for r in on_openvino["rows"]]
         targets.append(
-            "| …the same, workers on OpenVINO in bfloat16 (opt-in; masks at 0.98 IoU with "
-            "float32's) | "
+            f"| {OPT_IN} ({precision_note(on_openvino)}) | "
             + ", ".join(
                 f"c={r['concurrency']}: {ratio:.2f}×"
                 for r, ratio in zip(on_openvino["rows"], ratios, strict=True)
@@ -506,12 +514,13 @@ def main() -> None:
             + f" | {verdict(min(ratios) >= 2)} |"
         )
         out += [
-            "### Opt-in: workers on OpenVINO in bfloat16",
+            "### Opt-in: workers on OpenVINO with the bf16 hint",
             "",
             f"`{on_openvino['command']}` — {machine_line(on_openvino)}. The default run again,",
-            "refinement on, with the workers on OpenVINOExecutionProvider in bf16 (run from",
-            "`bench/.venv-openvino`, which has the `openvino` extra; docs/models.md). Not the",
-            "default: it trades a little mask quality for inference CPU (the bfloat16 section).",
+            "refinement on, with the workers on OpenVINOExecutionProvider and the bf16 hint",
+            "(run from `bench/.venv-openvino`, which has the `openvino` extra; docs/models.md);",
+            f"{precision_note(on_openvino)}. Not the default: on a CPU with bfloat16 it trades a",
+            "little mask quality for inference CPU (the OpenVINO section).",
             "",
             *service_section(on_openvino, "service_vs_rembg_openvino"),
             "",
@@ -627,9 +636,10 @@ def main() -> None:
     openvino = load("openvino-bf16")
     if openvino:
         out += [
-            "## Inference in bfloat16 (OpenVINO; not what the service runs)",
+            "## Inference with OpenVINO (not what the service runs by default)",
             "",
-            f"`{openvino['command']}` — {machine_line(openvino)}. U²-Netp (static upsampling)",
+            f"`{openvino['command']}` — {machine_line(openvino)}; {precision_note(openvino)}.",
+            "U²-Netp (static upsampling)",
             f"on the {openvino['photos']} development-set photos, prepared as the worker does,",
             f"{openvino['runs_per_photo']} timed runs each per backend on one thread;",
             f"onnxruntime-openvino {openvino['onnxruntime_openvino']} in",
