@@ -27,7 +27,7 @@ Alpha-weighted means are interpolated as numerator and denominator and divided p
 pixel next to a grid cell with no weight still gets a proper mean. The band (≈10–30% of a photo)
 is the only full-resolution float work. At 2.5 MP the grid cut refinement's CPU time 4.5–10×
 against running the means at full resolution over the band's bounding box, and the compiled
-loops a further 1.3–1.7× against gathering the band's pixels for numpy and ``cv2.remap``
+loops a further 1.1–1.9× against gathering the band's pixels for numpy and ``cv2.remap``
 (``bench/refine_cost.py --baseline``). ``bench/quality.py`` measures the effect on the dev set;
 ``tests/workers/test_refine.py`` compares the grid with a full-resolution run (``grid=1``).
 """
@@ -98,9 +98,10 @@ def _cells(start: int, stop: int, length: int, factor: int) -> slice:
 def _on_grid(box: tuple[slice, slice], factor: int) -> tuple[tuple[slice, slice], tuple[int, int]]:
     """The part of ``box`` made of whole grid cells, and the grid's (width, height).
 
-    A box cut by the photo's right or bottom edge loses its last, partial cell: shrinking by a
-    whole factor is OpenCV's fast block average (~3× faster than a fractional one). Points in
-    the lost rows or columns take the grid's last cell (``cv2.BORDER_REPLICATE``).
+    A box cut by the photo's right or bottom edge loses its last, partial cell: the grid is a
+    whole-cell average (:func:`~workers.pipeline.band_kernels.cell_colours`, or OpenCV's fast
+    block average). Pixels in the lost rows or columns take the grid's last cell (the band
+    kernels clamp, as ``cv2.BORDER_REPLICATE`` does).
     """
     rows, cols = (max(1, (part.stop - part.start) // factor) for part in box)
     trimmed = (
